@@ -1,0 +1,50 @@
+# Two commands for a reader: `make run` and `make test`. Python 3.11+ and make are all you need.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install lint format docs docs-build worker clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the dependencies change.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: the reference app on the embedded SQLite broker (API + worker process). Ctrl-C stops all.
+run: $(STAMP)
+	$(BIN)/python -m reference_app.dev
+
+## make test: the whole suite (tests needing Redis/RabbitMQ skip if absent, unless CI=true).
+test: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make worker: worker processes only, configured by TASKIQ_* variables.
+worker: $(STAMP)
+	$(BIN)/python -m reference_app.infrastructure.taskiq.run_worker
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/python -m ruff check --fix .
+	$(BIN)/python -m ruff format .
+
+## make docs: serve the docs site with live reload on http://127.0.0.1:8001
+docs: $(STAMP)
+	$(BIN)/mkdocs serve -a 127.0.0.1:8001
+
+docs-build: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+clean:
+	rm -rf $(VENV) site var .pytest_cache build

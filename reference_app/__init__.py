@@ -1,0 +1,1 @@
+"""The reference app: FastAPI + SQLAlchemy (async) + Taskiq, runnable on three brokers."""

@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database, task broker. Imports no feature module by name."""

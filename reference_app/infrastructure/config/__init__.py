@@ -1,0 +1,10 @@
+from reference_app.infrastructure.config.errors import ConfigurationError, describe_validation_error
+from reference_app.infrastructure.config.settings import BrokerType, Settings, get_settings
+
+__all__ = [
+    "BrokerType",
+    "ConfigurationError",
+    "Settings",
+    "describe_validation_error",
+    "get_settings",
+]

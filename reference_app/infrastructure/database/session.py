@@ -1,0 +1,57 @@
+"""The async engine and sessions of the web process.
+
+Workers do not use this module's sessions: they get one per task from
+``infrastructure/taskiq/deps.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import Request
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from reference_app.infrastructure.database.base import Base
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine_from_settings(url: str, *, null_pool: bool = False) -> AsyncEngine:
+    """An async engine for ``url``. SQLite files get WAL and a busy timeout so that the
+    web process and several worker processes can write to one file."""
+    _prepare_sqlite_file(url)
+    kwargs: dict[str, object] = {}
+    if null_pool:
+        kwargs["poolclass"] = NullPool
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    return engine
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """Create missing tables (the reference app keeps no migrations; add Alembic in yours)."""
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all, checkfirst=True)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: one session per request, from the engine the lifespan created."""
+    async with request.app.state.sessionmaker() as session:
+        yield session

@@ -1,0 +1,148 @@
+"""Build ``email_broker`` from the settings: sqlite (default) | redis | rabbitmq | in-process.
+
+The name ``email_broker`` is the seed's: one broker carries every task of the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from pydantic import ValidationError
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.serializers import JSONSerializer
+from taskiq_redis import RedisAsyncResultBackend
+
+from reference_app.infrastructure.config import (
+    ConfigurationError,
+    Settings,
+    describe_validation_error,
+    get_settings,
+)
+from reference_app.infrastructure.taskiq.middlewares import JsonArgumentsGuard
+from reference_app.infrastructure.taskiq.rabbitmq_broker import build_rabbitmq_broker
+from reference_app.infrastructure.taskiq.redis_broker import ReliableRedisStreamBroker
+from reference_app.infrastructure.taskiq.result_backend import DatabaseResultBackend
+from reference_app.infrastructure.taskiq.sqlite_broker import SQLiteBroker
+
+logger = logging.getLogger(__name__)
+
+
+# --8<-- [start:build_broker]
+def build_broker(settings: Settings) -> AsyncBroker:
+    """A new, not yet started broker for ``settings``."""
+    broker: AsyncBroker
+    if not settings.TASKIQ_ENABLED:
+        # Tasks run inside the calling process: for tests and tiny apps. Nothing survives.
+        broker = InMemoryBroker()
+    elif settings.TASKIQ_BROKER_TYPE == "sqlite":
+        broker = SQLiteBroker(
+            settings.TASKIQ_SQLITE_PATH,
+            queue_name=settings.TASKIQ_QUEUE_NAME,
+            poll_interval=settings.TASKIQ_SQLITE_POLL_INTERVAL,
+            lease_seconds=settings.TASKIQ_LEASE_SECONDS,
+            max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
+        ).with_result_backend(
+            DatabaseResultBackend(
+                settings.DATABASE_URL, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS
+            )
+        )
+    elif settings.TASKIQ_BROKER_TYPE == "redis":
+        password = settings.TASKIQ_REDIS_PASSWORD
+        secret = {"password": password.get_secret_value()} if password else {}
+        timeouts = {"socket_connect_timeout": settings.TASKIQ_CONNECT_TIMEOUT}
+        broker = ReliableRedisStreamBroker(
+            settings.redis_url(),  # host, port and DB number; the password travels apart
+            queue_name=settings.TASKIQ_QUEUE_NAME,
+            consumer_group_name=settings.TASKIQ_QUEUE_NAME,
+            maxlen=settings.TASKIQ_REDIS_STREAM_MAXLEN,  # bounded stream
+            lease_seconds=settings.TASKIQ_LEASE_SECONDS,
+            max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
+            **secret,
+            **timeouts,
+        ).with_result_backend(
+            RedisAsyncResultBackend(
+                settings.redis_url(),
+                result_ex_time=settings.TASKIQ_RESULT_TTL_SECONDS,  # results expire
+                serializer=JSONSerializer(),  # never pickle
+                prefix_str=f"{settings.TASKIQ_QUEUE_NAME}:result",
+                **secret,
+                **timeouts,
+            )
+        )
+    else:  # rabbitmq
+        broker = build_rabbitmq_broker(
+            queue_name=settings.TASKIQ_QUEUE_NAME,
+            exchange_name=settings.TASKIQ_RABBITMQ_EXCHANGE,
+            prefetch=settings.TASKIQ_RABBITMQ_PREFETCH,
+            max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
+            connection_kwargs={
+                **settings.rabbitmq_connection_kwargs(),
+                "timeout": settings.TASKIQ_CONNECT_TIMEOUT,
+            },
+        ).with_result_backend(
+            DatabaseResultBackend(
+                settings.DATABASE_URL, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS
+            )
+        )
+    broker.add_middlewares(JsonArgumentsGuard())
+    return broker
+
+
+# --8<-- [end:build_broker]
+
+
+def _settings_to_fix(settings: Settings) -> str:
+    if settings.TASKIQ_BROKER_TYPE == "redis":
+        return "TASKIQ_REDIS_HOST / TASKIQ_REDIS_PORT / TASKIQ_REDIS_PASSWORD"
+    if settings.TASKIQ_BROKER_TYPE == "rabbitmq":
+        return (
+            "TASKIQ_RABBITMQ_HOST / TASKIQ_RABBITMQ_PORT / TASKIQ_RABBITMQ_USER / "
+            "TASKIQ_RABBITMQ_PASSWORD / TASKIQ_RABBITMQ_VHOST"
+        )
+    return "TASKIQ_SQLITE_PATH"
+
+
+def describe_broker_error(settings: Settings, exc: BaseException) -> str:
+    """One line: what failed, where, and which settings to look at. Never a password."""
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        reason = f"no answer within {settings.TASKIQ_CONNECT_TIMEOUT:g} s"
+    for secret in (settings.TASKIQ_REDIS_PASSWORD, settings.TASKIQ_RABBITMQ_PASSWORD):
+        if secret is not None and secret.get_secret_value():
+            reason = reason.replace(secret.get_secret_value(), "**********")
+    return (
+        f"cannot use the {settings.TASKIQ_BROKER_TYPE} broker ({settings.broker_location()}): "
+        f"{type(exc).__name__}: {reason}. Check {_settings_to_fix(settings)}, "
+        "or set TASKIQ_BROKER_TYPE=sqlite to use the embedded default."
+    )
+
+
+async def start_broker(broker: AsyncBroker, settings: Settings) -> None:
+    """``broker.startup()`` that fails within TASKIQ_CONNECT_TIMEOUT with one clear error."""
+    try:
+        await asyncio.wait_for(broker.startup(), timeout=settings.TASKIQ_CONNECT_TIMEOUT + 1)
+    except Exception as exc:
+        with contextlib.suppress(Exception):  # the first error is the one to report
+            await asyncio.wait_for(broker.shutdown(), timeout=2)
+        raise ConfigurationError(describe_broker_error(settings, exc)) from None
+
+
+async def check_broker(settings: Settings) -> None:
+    """Start a throw-away broker and stop it: the preflight of ``make run`` and the worker."""
+    broker = build_broker(settings)
+    await start_broker(broker, settings)
+    await broker.shutdown()
+
+
+def _load_settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc)) from None
+
+
+# --8<-- [start:email_broker]
+email_broker: AsyncBroker = build_broker(_load_settings())
+# --8<-- [end:email_broker]

@@ -1,0 +1,53 @@
+"""Dependencies injected into tasks with ``TaskiqDepends``.
+
+Tasks run in worker processes, apart from the web server, so they open their own database
+connections. ``get_db_session`` gives each task a fresh ``AsyncSession``: committed when the
+task returns, rolled back when it raises. The engine uses ``NullPool``: a connection is opened
+for the task and closed after it, so nothing pooled outlives a task, leaks across a worker's
+fork, or goes stale between tasks that run minutes apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from reference_app.infrastructure.config import get_settings
+from reference_app.infrastructure.database import create_engine_from_settings
+
+_engine: AsyncEngine | None = None
+_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+
+def task_sessionmaker() -> async_sessionmaker[AsyncSession]:
+    """The session factory of this worker process, created on first use."""
+    global _engine, _sessionmaker
+    if _sessionmaker is None:
+        _engine = create_engine_from_settings(get_settings().DATABASE_URL, null_pool=True)
+        _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
+    return _sessionmaker
+
+
+# --8<-- [start:get_db_session]
+async def get_db_session() -> AsyncIterator[AsyncSession]:
+    """One session per task: commit on success, roll back on error."""
+    async with task_sessionmaker()() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# --8<-- [end:get_db_session]
+
+
+async def dispose_task_engine(*_state: object) -> None:
+    """Close the engine on worker shutdown (registered by ``worker.py``)."""
+    global _engine, _sessionmaker
+    if _engine is not None:
+        await _engine.dispose()
+    _engine = None
+    _sessionmaker = None

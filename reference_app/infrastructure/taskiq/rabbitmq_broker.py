@@ -1,0 +1,67 @@
+"""taskiq-aio-pika's broker, configured the 0.6 way, with a dead-letter queue we can write to.
+
+taskiq-aio-pika 0.6 names queues and exchanges with ``Queue(...)`` and ``Exchange(...)``
+objects. The old ``queue_name=`` keyword is no longer a parameter: it falls into
+``**connection_kwargs`` and silently becomes a connection argument, so the worker listens on
+the default queue ``taskiq``. :func:`build_rabbitmq_broker` only uses the objects.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aio_pika import DeliveryMode, Message
+from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
+
+logger = logging.getLogger(__name__)
+
+
+class DeadLetteringAioPikaBroker(AioPikaBroker):
+    """``AioPikaBroker`` that can also park a poison message in its dead-letter queue."""
+
+    def __init__(self, *, dead_letter_queue_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dead_letter_queue_name = dead_letter_queue_name
+
+    async def dead_letter(self, data: bytes, reason: str) -> None:
+        if self.write_channel is None:
+            raise RuntimeError("The RabbitMQ broker is not started.")
+        await self.write_channel.default_exchange.publish(
+            Message(
+                body=data,
+                headers={"x-taskiq-reason": reason},
+                delivery_mode=DeliveryMode.PERSISTENT,
+            ),
+            routing_key=self.dead_letter_queue_name,
+        )
+        logger.error("Message moved to %s: %s", self.dead_letter_queue_name, reason)
+
+    async def ping(self) -> None:
+        if self.write_conn is None or self.write_conn.is_closed:
+            raise ConnectionError("no open connection to RabbitMQ")
+
+
+def build_rabbitmq_broker(
+    *,
+    queue_name: str,
+    exchange_name: str,
+    prefetch: int,
+    max_deliveries: int,
+    connection_kwargs: dict[str, Any],
+) -> DeadLetteringAioPikaBroker:
+    # --8<-- [start:rabbitmq]
+    dead_letter_name = f"{queue_name}.dead_letter"
+    return DeadLetteringAioPikaBroker(
+        exchange=Exchange(name=exchange_name),
+        task_queues=[
+            # A quorum queue: replicated, durable, and it counts deliveries, so a message
+            # that keeps killing its worker is dead-lettered after `max_deliveries`.
+            Queue(name=queue_name, arguments={"x-delivery-limit": max_deliveries}),
+        ],
+        dead_letter_queue=Queue(name=dead_letter_name),
+        dead_letter_queue_name=dead_letter_name,
+        qos=prefetch,
+        **connection_kwargs,
+    )
+    # --8<-- [end:rabbitmq]

@@ -1,0 +1,94 @@
+"""Task results kept in the app's database, as JSON, with an expiry.
+
+Used with the SQLite and RabbitMQ brokers (Redis keeps results in Redis). Any database
+SQLAlchemy can reach asynchronously works, so workers on other machines share it when
+``DATABASE_URL`` points at a server such as PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, TypeVar
+
+from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from taskiq import AsyncResultBackend, TaskiqResult
+from taskiq.exceptions import ResultGetError
+
+from reference_app.infrastructure.database import create_engine_from_settings
+
+_ReturnType = TypeVar("_ReturnType")
+
+metadata = MetaData()
+results_table = Table(
+    "taskiq_results",
+    metadata,
+    Column("task_id", String(64), primary_key=True),
+    Column("payload", Text, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+
+class DatabaseResultBackend(AsyncResultBackend[_ReturnType]):
+    """JSON results in a ``taskiq_results`` table; expired rows are deleted as we go."""
+
+    def __init__(self, database_url: str, *, ttl_seconds: int = 3600) -> None:
+        self.database_url = database_url
+        self.ttl_seconds = ttl_seconds
+        self._engine: AsyncEngine | None = None
+        self._writes = 0
+
+    async def startup(self) -> None:
+        self._engine = create_engine_from_settings(self.database_url)
+        async with self._engine.begin() as connection:
+            await connection.run_sync(metadata.create_all, checkfirst=True)
+
+    async def shutdown(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("The result backend is not started (broker.startup() starts it).")
+        return self._engine
+
+    async def set_result(self, task_id: str, result: TaskiqResult[_ReturnType]) -> None:
+        payload = json.dumps(result.model_dump(mode="json"))
+        now = time.time()
+        values = {"task_id": task_id, "payload": payload, "expires_at": now + self.ttl_seconds}
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                delete(results_table).where(results_table.c.task_id == task_id)
+            )
+            await connection.execute(results_table.insert().values(**values))
+            self._writes += 1
+            if self._writes % 100 == 1:  # prune now and then, not on every write
+                await connection.execute(
+                    delete(results_table).where(results_table.c.expires_at < now)
+                )
+
+    async def _row(self, task_id: str) -> Any:
+        async with self.engine.connect() as connection:
+            return (
+                await connection.execute(
+                    select(results_table.c.payload).where(
+                        results_table.c.task_id == task_id,
+                        results_table.c.expires_at >= time.time(),
+                    )
+                )
+            ).scalar_one_or_none()
+
+    async def is_result_ready(self, task_id: str) -> bool:
+        return await self._row(task_id) is not None
+
+    async def get_result(self, task_id: str, with_logs: bool = False) -> TaskiqResult[_ReturnType]:
+        payload = await self._row(task_id)
+        if payload is None:
+            raise ResultGetError(f"no result for task {task_id} (not finished, or expired)")
+        result = TaskiqResult[_ReturnType].model_validate(json.loads(payload))
+        if not with_logs:
+            result.log = None
+        return result

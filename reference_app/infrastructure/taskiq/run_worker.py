@@ -1,0 +1,80 @@
+"""Start taskiq worker processes configured by the settings.
+
+    python -m reference_app.infrastructure.taskiq.run_worker [extra taskiq worker flags]
+
+taskiq reads no environment variable, so this launcher turns our settings into its flags:
+
+| setting                       | taskiq worker flag        |
+|-------------------------------|---------------------------|
+| TASKIQ_WORKER_PROCESSES       | --workers                 |
+| TASKIQ_WORKER_CONCURRENCY     | --max-async-tasks         |
+| TASKIQ_MAX_TASKS_PER_WORKER   | --max-tasks-per-child     |
+| TASKIQ_WAIT_TASKS_TIMEOUT     | --wait-tasks-timeout      |
+| TASKIQ_SHUTDOWN_TIMEOUT       | --shutdown-timeout        |
+
+It first checks that the broker answers (one clear line and exit code 2 if not), then replaces
+itself with ``python -m taskiq worker ...`` so signals reach taskiq directly. Flags given on
+the command line come last and win; extra module names are imported by the worker too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import sys
+
+from reference_app.infrastructure.config import ConfigurationError, Settings
+
+BROKER = "reference_app.infrastructure.taskiq.worker:email_broker"
+RECEIVER = "reference_app.infrastructure.taskiq.receiver:DeadLetteringReceiver"
+
+
+# --8<-- [start:worker_argv]
+def worker_argv(settings: Settings, extra: list[str] | None = None) -> list[str]:
+    """The ``taskiq worker`` arguments for ``settings``."""
+    argv = [
+        "worker",
+        BROKER,
+        "--workers", str(settings.TASKIQ_WORKER_PROCESSES),
+        "--max-async-tasks", str(settings.TASKIQ_WORKER_CONCURRENCY),
+        "--max-prefetch", "0",  # take a message only when a slot is free to run it
+        "--wait-tasks-timeout", f"{settings.TASKIQ_WAIT_TASKS_TIMEOUT:g}",
+        "--shutdown-timeout", f"{settings.TASKIQ_SHUTDOWN_TIMEOUT:g}",
+        "--receiver", RECEIVER,
+    ]  # fmt: skip
+    if settings.TASKIQ_MAX_TASKS_PER_WORKER:
+        argv += ["--max-tasks-per-child", str(settings.TASKIQ_MAX_TASKS_PER_WORKER)]
+    return argv + list(extra or [])
+
+
+# --8<-- [end:worker_argv]
+
+
+def main(extra: list[str] | None = None) -> None:
+    extra = sys.argv[1:] if extra is None else extra
+    try:
+        # Imported here so that a bad setting is reported as one line, not a traceback.
+        from reference_app.infrastructure.taskiq.brokers import _load_settings, check_broker
+
+        settings = _load_settings()
+        if not settings.TASKIQ_ENABLED:
+            raise ConfigurationError(
+                "TASKIQ_ENABLED=false runs tasks inside the web process: there is nothing for "
+                "a worker to consume. Set TASKIQ_ENABLED=true to use worker processes."
+            )
+        asyncio.run(check_broker(settings))
+    except ConfigurationError as exc:
+        print(f"worker: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    argv = worker_argv(settings, extra)
+    print(
+        f"worker: {settings.broker_location()}, queue {settings.TASKIQ_QUEUE_NAME!r}: "
+        f"python -m taskiq {shlex.join(argv)}",
+        flush=True,
+    )
+    os.execv(sys.executable, [sys.executable, "-m", "taskiq", *argv])
+
+
+if __name__ == "__main__":
+    main()

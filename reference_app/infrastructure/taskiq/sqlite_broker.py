@@ -1,0 +1,240 @@
+"""The embedded default broker: a task queue in one SQLite file, no server needed.
+
+The web process enqueues (``kick``); separate worker processes consume (``listen``).
+
+Delivery is at-least-once:
+
+* a worker *claims* ready messages with one ``UPDATE ... RETURNING`` statement, which writes a
+  lease (``lease_until``) on them; while that lease is live no other worker can claim them;
+* when the task is done, taskiq calls the message's ``ack``, which deletes the row;
+* if the worker dies (even by SIGKILL) its lease runs out and the message is claimed again;
+* a message delivered ``max_deliveries`` times without an ack, or one no worker can read,
+  is moved to the ``taskiq_dead_letters`` table instead of looping forever;
+* on a clean shutdown, messages claimed but not started are handed back at once.
+
+WAL mode and short autocommit statements let several processes share the file safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import aiosqlite
+from taskiq import AckableMessage, AsyncBroker, BrokerMessage
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS taskiq_messages (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue       TEXT    NOT NULL,
+    task_id     TEXT    NOT NULL,
+    task_name   TEXT    NOT NULL,
+    payload     BLOB    NOT NULL,
+    enqueued_at REAL    NOT NULL,
+    lease_until REAL    NOT NULL DEFAULT 0,
+    deliveries  INTEGER NOT NULL DEFAULT 0,
+    claimed_by  TEXT
+);
+CREATE INDEX IF NOT EXISTS ix_taskiq_messages_ready ON taskiq_messages (queue, lease_until);
+CREATE TABLE IF NOT EXISTS taskiq_dead_letters (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue       TEXT    NOT NULL,
+    task_id     TEXT,
+    task_name   TEXT,
+    payload     BLOB    NOT NULL,
+    reason      TEXT    NOT NULL,
+    deliveries  INTEGER NOT NULL,
+    failed_at   REAL    NOT NULL
+);
+"""
+
+# --8<-- [start:claim]
+CLAIM = """
+UPDATE taskiq_messages
+   SET lease_until = :lease_until, deliveries = deliveries + 1, claimed_by = :consumer
+ WHERE id IN (SELECT id FROM taskiq_messages
+               WHERE queue = :queue AND lease_until <= :now
+               ORDER BY id LIMIT :batch)
+RETURNING id, task_id, task_name, payload, deliveries
+"""
+# --8<-- [end:claim]
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message that was moved aside, and why."""
+
+    id: int
+    task_id: str | None
+    task_name: str | None
+    payload: bytes
+    reason: str
+    deliveries: int
+
+
+class SQLiteBroker(AsyncBroker):
+    """A taskiq broker on a SQLite file. See the module docstring for its guarantees."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        queue_name: str = "taskiq",
+        poll_interval: float = 0.02,
+        lease_seconds: float = 60.0,
+        max_deliveries: int = 5,
+        claim_batch: int = 1,
+    ) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.queue_name = queue_name
+        self.poll_interval = poll_interval
+        self.lease_seconds = lease_seconds
+        self.max_deliveries = max_deliveries
+        self.claim_batch = claim_batch
+        self.consumer = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._db: aiosqlite.Connection | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def startup(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.execute("PRAGMA busy_timeout=30000")
+        await self._db.executescript(SCHEMA)
+        await super().startup()
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError(
+                "The SQLite broker is not started: call `await broker.startup()` first "
+                "(the FastAPI lifespan and the taskiq worker do it for you)."
+            )
+        return self._db
+
+    # -- producer side --------------------------------------------------------------------
+    async def kick(self, message: BrokerMessage) -> None:
+        await self.db.execute(
+            "INSERT INTO taskiq_messages (queue, task_id, task_name, payload, enqueued_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (self.queue_name, message.task_id, message.task_name, message.message, time.time()),
+        )
+
+    # -- consumer side --------------------------------------------------------------------
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        held: list[tuple[int, bytes]] = []  # claimed, not yet handed to taskiq
+        try:
+            while True:
+                if not held:
+                    held = await self._claim()
+                    if not held:
+                        await asyncio.sleep(self.poll_interval)
+                        continue
+                message_id, payload = held.pop(0)
+                yield AckableMessage(data=payload, ack=partial(self._ack, message_id))
+        finally:
+            if held and self._db is not None:
+                # Shutting down: hand back what we claimed but never started.
+                with contextlib.suppress(Exception):
+                    await self._release([message_id for message_id, _ in held])
+
+    async def _claim(self) -> list[tuple[int, bytes]]:
+        now = time.time()
+        cursor = await self.db.execute(
+            CLAIM,
+            {
+                "lease_until": now + self.lease_seconds,
+                "consumer": self.consumer,
+                "queue": self.queue_name,
+                "now": now,
+                "batch": self.claim_batch,
+            },
+        )
+        rows = await cursor.fetchall()
+        claimed = []
+        for message_id, _task_id, _task_name, payload, deliveries in sorted(rows):
+            if deliveries > self.max_deliveries:
+                await self._move_to_dead_letters(
+                    message_id,
+                    f"delivered {deliveries - 1} times without an acknowledgement "
+                    f"(max_deliveries={self.max_deliveries}): its worker died or it "
+                    "outlived its lease each time",
+                )
+                continue
+            claimed.append((message_id, bytes(payload)))
+        return claimed
+
+    async def _ack(self, message_id: int) -> None:
+        await self.db.execute("DELETE FROM taskiq_messages WHERE id = ?", (message_id,))
+
+    async def _release(self, message_ids: list[int]) -> None:
+        marks = ",".join("?" * len(message_ids))
+        await self.db.execute(
+            f"UPDATE taskiq_messages SET lease_until = 0, deliveries = deliveries - 1 "
+            f"WHERE id IN ({marks}) AND claimed_by = ?",
+            (*message_ids, self.consumer),
+        )
+
+    async def _move_to_dead_letters(self, message_id: int, reason: str) -> None:
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            await self.db.execute(
+                "INSERT INTO taskiq_dead_letters "
+                "(queue, task_id, task_name, payload, reason, deliveries, failed_at) "
+                "SELECT queue, task_id, task_name, payload, ?, deliveries, ? "
+                "FROM taskiq_messages WHERE id = ?",
+                (reason, time.time(), message_id),
+            )
+            await self.db.execute("DELETE FROM taskiq_messages WHERE id = ?", (message_id,))
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        logger.error("Message %s moved to taskiq_dead_letters: %s", message_id, reason)
+
+    # -- dead letters and inspection ------------------------------------------------------
+    async def dead_letter(self, data: bytes, reason: str) -> None:
+        """Store a message that cannot be run (called by our receiver for poison messages)."""
+        await self.db.execute(
+            "INSERT INTO taskiq_dead_letters "
+            "(queue, task_id, task_name, payload, reason, deliveries, failed_at) "
+            "VALUES (?, NULL, NULL, ?, ?, 1, ?)",
+            (self.queue_name, data, reason, time.time()),
+        )
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        cursor = await self.db.execute(
+            "SELECT id, task_id, task_name, payload, reason, deliveries "
+            "FROM taskiq_dead_letters WHERE queue = ? ORDER BY id",
+            (self.queue_name,),
+        )
+        return [DeadLetter(*row[:3], bytes(row[3]), *row[4:]) for row in await cursor.fetchall()]
+
+    async def pending(self) -> int:
+        """Messages not yet acknowledged: waiting, or held by a worker."""
+        cursor = await self.db.execute(
+            "SELECT count(*) FROM taskiq_messages WHERE queue = ?", (self.queue_name,)
+        )
+        (count,) = await cursor.fetchone()
+        return int(count)
+
+    async def ping(self) -> None:
+        await self.db.execute("SELECT 1 FROM taskiq_messages LIMIT 1")

@@ -1,0 +1,52 @@
+"""What ``taskiq worker reference_app.infrastructure.taskiq.worker:email_broker`` imports.
+
+Importing this module gives the worker the broker *and every task of the app*: it imports
+``reference_app/modules/<feature>/tasks.py`` for every feature package, by convention (the same
+idea as taskiq's ``--tasks-pattern``), so adding a feature never edits this file.
+
+It also plugs in taskiq-fastapi, so tasks can depend on what the app's lifespan sets up, and
+closes the task database engine when the worker stops.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+
+import taskiq_fastapi
+from taskiq import TaskiqEvents
+
+from reference_app.infrastructure.taskiq.brokers import email_broker
+from reference_app.infrastructure.taskiq.deps import dispose_task_engine
+
+FEATURES_PACKAGE = "reference_app.modules"
+APP_FACTORY = "reference_app.main:create_app"
+
+
+def discover_task_modules(package_name: str = FEATURES_PACKAGE) -> list[str]:
+    """Import ``<package>.<feature>.tasks`` for each feature that has one; return their names.
+
+    An error inside a tasks module is raised, not skipped: a worker that silently lacks a task
+    would leave its messages waiting forever.
+    """
+    package = importlib.import_module(package_name)
+    imported = []
+    for feature in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not feature.ispkg:
+            continue
+        name = f"{package_name}.{feature.name}.tasks"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+            imported.append(name)
+    return imported
+
+
+# --8<-- [start:worker]
+task_modules = discover_task_modules()
+# Run the FastAPI app's lifespan inside each worker, so tasks can use what it sets up.
+taskiq_fastapi.init(email_broker, APP_FACTORY)
+email_broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, dispose_task_engine)
+# --8<-- [end:worker]
+
+__all__ = ["email_broker", "task_modules"]

@@ -1,0 +1,1 @@
+"""Reports: the seed's ``process_report`` example as a real feature."""

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import logging
+from uuid import uuid4
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reference_app.infrastructure.database import get_session
+from reference_app.modules.reports import service
+from reference_app.modules.reports.schemas import ReportCreate, ReportQueued, ReportRead
+from reference_app.modules.reports.tasks import process_report_task
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+# --8<-- [start:enqueue]
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReportQueued)
+async def create_report(
+    data: ReportCreate, request: Request, db: AsyncSession = Depends(get_session)
+) -> ReportQueued:
+    # Choose the task id first, so the row knows it before any worker can pick the task up.
+    task_id = uuid4().hex
+    report = await service.create(db, data, task_id=task_id)
+    try:
+        task = (
+            await process_report_task.kicker()
+            .with_task_id(task_id)
+            .kiq(report_id=report.id, user_id=data.user_id)
+        )
+    except Exception as exc:
+        await service.mark_failed(db, report.id, "not queued: the task broker is unavailable")
+        await db.commit()
+        logger.error("Could not enqueue report %s: %s", report.id, type(exc).__name__)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the task broker is unavailable, try again"
+        ) from None
+    return ReportQueued(
+        id=report.id,
+        task_id=task.task_id,
+        status=report.status,
+        status_url=str(request.url_for("get_report", report_id=report.id)),
+    )
+
+
+# --8<-- [end:enqueue]
+
+
+@router.get("/{report_id}", response_model=ReportRead)
+async def get_report(report_id: int, db: AsyncSession = Depends(get_session)) -> ReportRead:
+    report = await service.get(db, report_id)
+    if report is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"report {report_id} not found")
+    return ReportRead.model_validate(report)

@@ -1,0 +1,70 @@
+"""Reports' data access and the 'heavy' processing, free of HTTP and of taskiq."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reference_app.modules.reports.models import Report, ReportStatus, utcnow
+from reference_app.modules.reports.schemas import ReportCreate
+
+
+class ReportDataError(ValueError):
+    """The report's data cannot be processed; the report is marked failed with this reason."""
+
+
+async def create(db: AsyncSession, data: ReportCreate, task_id: str) -> Report:
+    report = Report(
+        title=data.title,
+        values=data.values,
+        delay_ms=data.delay_ms,
+        user_id=data.user_id,
+        task_id=task_id,
+        status=ReportStatus.QUEUED,
+    )
+    db.add(report)
+    await db.commit()
+    return report
+
+
+async def get(db: AsyncSession, report_id: int) -> Report | None:
+    return await db.get(Report, report_id)
+
+
+async def update_fields(db: AsyncSession, report_id: int, values: dict[str, Any]) -> None:
+    await db.execute(update(Report).where(Report.id == report_id).values(**values))
+
+
+async def mark_failed(db: AsyncSession, report_id: int, reason: str) -> None:
+    await update_fields(
+        db, report_id, {"status": ReportStatus.FAILED, "error": reason, "completed_at": utcnow()}
+    )
+
+
+async def count_by_status(db: AsyncSession) -> dict[str, int]:
+    rows = await db.execute(select(Report.status, func.count()).group_by(Report.status))
+    return {status: count for status, count in rows}
+
+
+async def heavy_processing(report: Report) -> dict[str, Any]:
+    """Summarise the report's values. ``delay_ms`` stands in for real, slow work."""
+    if report.delay_ms:
+        await asyncio.sleep(report.delay_ms / 1000)
+    values = list(report.values or [])
+    if not values:
+        raise ReportDataError("cannot summarise an empty data set: send at least one value")
+    if not all(math.isfinite(v) for v in values):
+        raise ReportDataError("values must be finite numbers")
+    return {
+        "count": len(values),
+        "sum": math.fsum(values),
+        "mean": statistics.fmean(values),
+        "min": min(values),
+        "max": max(values),
+        "stdev": statistics.pstdev(values),
+    }
