@@ -1,0 +1,49 @@
+"""Tasks the tests use to observe workers: who ran what, when, for how long.
+
+Passed to the worker as an extra module (``run_worker tests.support.probe_tasks``). Each run
+is written to a SQLite file named by the caller, so a test can count runs and overlaps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+
+from reference_app.infrastructure.taskiq import email_broker
+
+
+def _write(path: str, sql: str, args: tuple) -> None:
+    with sqlite3.connect(path, timeout=30) as db:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS runs "
+            "(key TEXT, pid INTEGER, started REAL, finished REAL)"
+        )
+        db.execute(sql, args)
+
+
+@email_broker.task(task_name="probe.record_run")
+async def record_run(path: str, key: str, hold_ms: int = 0) -> int:
+    pid = os.getpid()
+    started = time.time()
+    await asyncio.to_thread(
+        _write, path, "INSERT INTO runs VALUES (?, ?, ?, NULL)", (key, pid, started)
+    )
+    if hold_ms:
+        await asyncio.sleep(hold_ms / 1000)
+    await asyncio.to_thread(
+        _write,
+        path,
+        "UPDATE runs SET finished = ? WHERE key = ? AND pid = ? AND started = ?",
+        (time.time(), key, pid, started),
+    )
+    return pid
+
+
+def read_runs(path: str) -> list[tuple[str, int, float, float | None]]:
+    try:
+        with sqlite3.connect(path, timeout=30) as db:
+            return db.execute("SELECT key, pid, started, finished FROM runs").fetchall()
+    except sqlite3.OperationalError:
+        return []
