@@ -34,7 +34,9 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _wait_until_serving(host: str, port: int, proc: subprocess.Popen[bytes], deadline: float) -> bool:
+def _wait_until_serving(
+    host: str, port: int, proc: subprocess.Popen[bytes], deadline: float
+) -> bool:
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             with socket.create_connection((host, port), timeout=0.5):
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  Broker     {settings.broker_location()}\n"
                 "  Try        curl -X POST "
                 f"{base}/reports -H 'content-type: application/json' "
-                "-d '{\"title\": \"demo\", \"values\": [1, 2, 3]}'\n"
+                '-d \'{"title": "demo", "values": [1, 2, 3]}\'\n'
                 "  Stop       Ctrl-C\n",
                 flush=True,
             )

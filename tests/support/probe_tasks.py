@@ -17,8 +17,7 @@ from reference_app.infrastructure.taskiq import email_broker
 def _write(path: str, sql: str, args: tuple) -> None:
     with sqlite3.connect(path, timeout=30) as db:
         db.execute(
-            "CREATE TABLE IF NOT EXISTS runs "
-            "(key TEXT, pid INTEGER, started REAL, finished REAL)"
+            "CREATE TABLE IF NOT EXISTS runs (key TEXT, pid INTEGER, started REAL, finished REAL)"
         )
         db.execute(sql, args)
 

@@ -116,8 +116,12 @@ class WorkerProcess(ManagedProcess):
 
     def started_pids(self) -> list[int]:
         """Every worker process the main process has started, in order (restarts included)."""
-        return [int(p) for p in re.findall(r"(?:Started process|restarted with pid) .*?(\d+)\s*$",
-                                           self.log(), re.M)]
+        return [
+            int(p)
+            for p in re.findall(
+                r"(?:Started process|restarted with pid) .*?(\d+)\s*$", self.log(), re.M
+            )
+        ]
 
 
 class ApiServer(ManagedProcess):

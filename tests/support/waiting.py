@@ -24,7 +24,9 @@ def wait_for(
         if last:
             return last
         time.sleep(interval)
-    raise WaitTimeout(f"timed out after {timeout:g} s waiting for {what or predicate}; last={last!r}")
+    raise WaitTimeout(
+        f"timed out after {timeout:g} s waiting for {what or predicate}; last={last!r}"
+    )
 
 
 async def async_wait_for(
@@ -41,4 +43,6 @@ async def async_wait_for(
         if last:
             return last
         await asyncio.sleep(interval)
-    raise WaitTimeout(f"timed out after {timeout:g} s waiting for {what or predicate}; last={last!r}")
+    raise WaitTimeout(
+        f"timed out after {timeout:g} s waiting for {what or predicate}; last={last!r}"
+    )

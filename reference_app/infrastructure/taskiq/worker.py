@@ -10,12 +10,13 @@ closes the task database engine when the worker stops.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import pkgutil
 
 import taskiq_fastapi
-from taskiq import TaskiqEvents
+from taskiq import TaskiqEvents, TaskiqState
 
 from reference_app.infrastructure.taskiq.brokers import email_broker
 from reference_app.infrastructure.taskiq.deps import dispose_task_engine
@@ -42,11 +43,34 @@ def discover_task_modules(package_name: str = FEATURES_PACKAGE) -> list[str]:
     return imported
 
 
+async def _start_signal_tick(state: TaskiqState) -> None:
+    """Wake the event loop 10 times a second, so that SIGTERM is acted on at once.
+
+    taskiq installs its signal handlers with ``signal.signal``; Python runs such a handler only
+    when the event loop wakes up. An idle RabbitMQ worker's loop sleeps until the next
+    heartbeat, so it noticed SIGTERM only 4 to 5 s late (measured); with this tick, in 0.1 s.
+    """
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.1)
+
+    state.signal_tick = asyncio.get_running_loop().create_task(tick())
+
+
+async def _stop_signal_tick(state: TaskiqState) -> None:
+    tick = getattr(state, "signal_tick", None)
+    if tick is not None:
+        tick.cancel()
+
+
 # --8<-- [start:worker]
 task_modules = discover_task_modules()
 # Run the FastAPI app's lifespan inside each worker, so tasks can use what it sets up.
 taskiq_fastapi.init(email_broker, APP_FACTORY)
 email_broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, dispose_task_engine)
+email_broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, _start_signal_tick)
+email_broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, _stop_signal_tick)
 # --8<-- [end:worker]
 
 __all__ = ["email_broker", "task_modules"]
