@@ -52,7 +52,7 @@ async def _start_signal_tick(state: TaskiqState) -> None:
     """
 
     async def tick() -> None:
-        while True:
+        while True:  # noqa: ASYNC110 - waking the loop up is the point
             await asyncio.sleep(0.1)
 
     state.signal_tick = asyncio.get_running_loop().create_task(tick())
