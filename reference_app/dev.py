@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from reference_app.infrastructure.config import ConfigurationError
+from reference_app.infrastructure.config import ConfigurationError, quiet_logs
 
 GRACE_SECONDS = 15.0
 
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
         settings = _load_settings()
         if settings.TASKIQ_ENABLED:
-            asyncio.run(check_broker(settings))
+            with quiet_logs():
+                asyncio.run(check_broker(settings))
     except ConfigurationError as exc:
         print(f"make run: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,8 @@
-from reference_app.infrastructure.config.errors import ConfigurationError, describe_validation_error
+from reference_app.infrastructure.config.errors import (
+    ConfigurationError,
+    describe_validation_error,
+    quiet_logs,
+)
 from reference_app.infrastructure.config.settings import BrokerType, Settings, get_settings
 
 __all__ = [
@@ -7,4 +11,5 @@ __all__ = [
     "Settings",
     "describe_validation_error",
     "get_settings",
+    "quiet_logs",
 ]

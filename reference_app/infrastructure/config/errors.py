@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from pydantic import ValidationError
 
 SECRET_HINTS = ("PASSWORD", "SECRET", "TOKEN")
@@ -24,3 +28,13 @@ def describe_validation_error(exc: ValidationError) -> str:
             text += f" (got {error['input']!r})"
         parts.append(text)
     return "invalid configuration: " + "; ".join(parts)
+
+
+@contextmanager
+def quiet_logs() -> Iterator[None]:
+    """Silence library logging (below CRITICAL) while we check a connection ourselves."""
+    logging.disable(logging.ERROR)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)

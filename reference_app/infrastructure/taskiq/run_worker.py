@@ -24,7 +24,7 @@ import os
 import shlex
 import sys
 
-from reference_app.infrastructure.config import ConfigurationError, Settings
+from reference_app.infrastructure.config import ConfigurationError, Settings, quiet_logs
 
 BROKER = "reference_app.infrastructure.taskiq.worker:email_broker"
 RECEIVER = "reference_app.infrastructure.taskiq.receiver:DeadLetteringReceiver"
@@ -63,7 +63,8 @@ def main(extra: list[str] | None = None) -> None:
                 "TASKIQ_ENABLED=false runs tasks inside the web process: there is nothing for "
                 "a worker to consume. Set TASKIQ_ENABLED=true to use worker processes."
             )
-        asyncio.run(check_broker(settings))
+        with quiet_logs():  # client libraries log their own retries; we say it once
+            asyncio.run(check_broker(settings))
     except ConfigurationError as exc:
         print(f"worker: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
