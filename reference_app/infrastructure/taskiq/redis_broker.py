@@ -73,6 +73,7 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
             ack=self._ack_generator(id=msg_id, queue_name=stream),
         )
 
+    # --8<-- [start:listen]
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         async with Redis(connection_pool=self.connection_pool) as redis:
             next_reclaim = 0.0
@@ -96,6 +97,8 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
                 for stream, entries in fetched:
                     for msg_id, fields in entries:
                         yield self._message(stream, msg_id, fields)
+
+    # --8<-- [end:listen]
 
     async def _reclaim(self, redis: Redis) -> list[AckableMessage]:
         """Take over messages whose consumer has held them longer than the lease."""

@@ -14,7 +14,8 @@ taskiq reads no environment variable, so this launcher turns our settings into i
 
 It first checks that the broker answers (one clear line and exit code 2 if not), then replaces
 itself with ``python -m taskiq worker ...`` so signals reach taskiq directly. Flags given on
-the command line come last and win; extra module names are imported by the worker too.
+the command line come last and win; module names given first are imported by the worker too
+(``run_worker my_project.more_tasks --log-level DEBUG``).
 """
 
 from __future__ import annotations
@@ -32,10 +33,15 @@ RECEIVER = "reference_app.infrastructure.taskiq.receiver:DeadLetteringReceiver"
 
 # --8<-- [start:worker_argv]
 def worker_argv(settings: Settings, extra: list[str] | None = None) -> list[str]:
-    """The ``taskiq worker`` arguments for ``settings``."""
+    """The ``taskiq worker`` arguments for ``settings``; ``extra`` may start with modules."""
+    extra = list(extra or [])
+    modules = []  # extra task modules to import: they must follow the broker
+    while extra and not extra[0].startswith("-"):
+        modules.append(extra.pop(0))
     argv = [
         "worker",
         BROKER,
+        *modules,
         "--workers", str(settings.TASKIQ_WORKER_PROCESSES),
         "--max-async-tasks", str(settings.TASKIQ_WORKER_CONCURRENCY),
         "--max-prefetch", "0",  # take a message only when a slot is free to run it
@@ -45,7 +51,7 @@ def worker_argv(settings: Settings, extra: list[str] | None = None) -> list[str]
     ]  # fmt: skip
     if settings.TASKIQ_MAX_TASKS_PER_WORKER:
         argv += ["--max-tasks-per-child", str(settings.TASKIQ_MAX_TASKS_PER_WORKER)]
-    return argv + list(extra or [])
+    return argv + extra
 
 
 # --8<-- [end:worker_argv]

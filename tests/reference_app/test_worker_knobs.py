@@ -1,0 +1,81 @@
+"""The seed's worker knobs really work: TASKIQ_WORKER_CONCURRENCY and TASKIQ_MAX_TASKS_PER_WORKER.
+
+taskiq reads no environment variable; our launcher maps them to ``--max-async-tasks`` and
+``--max-tasks-per-child``. These tests watch real worker processes run probe tasks.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.probe_tasks import read_runs
+from tests.support.producer import kick, producer
+from tests.support.waiting import async_wait_for
+
+pytestmark = pytest.mark.broker
+PROBE = ["tests.support.probe_tasks"]
+
+
+def max_overlap(runs) -> dict[int, int]:
+    """For each worker pid, the most tasks it ran at the same moment."""
+    most: dict[int, int] = {}
+    for pid in {run[1] for run in runs}:
+        events = []
+        for _key, run_pid, started, finished in runs:
+            if run_pid == pid:
+                events += [(started, 1), (finished, -1)]
+        running = 0
+        for _, step in sorted(events, key=lambda e: (e[0], e[1])):
+            running += step
+            most[pid] = max(most.get(pid, 0), running)
+    return most
+
+
+async def finished_runs(path: str, count: int, timeout: float):
+    async def done():
+        runs = read_runs(path)
+        finished = [r for r in runs if r[3] is not None]
+        return finished if len({r[0] for r in finished}) >= count else None
+
+    return await async_wait_for(done, timeout=timeout, interval=0.1, what=f"{count} probe runs")
+
+
+async def test_a_worker_never_runs_more_than_the_concurrency_setting(
+    broker_env, start_worker, tmp_path
+):
+    start_worker(
+        broker_env, extra=PROBE, TASKIQ_WORKER_PROCESSES=1, TASKIQ_WORKER_CONCURRENCY=3
+    )
+    runs_db = str(tmp_path / "runs.db")
+    async with producer(broker_env) as broker:
+        for n in range(12):
+            await kick(broker, "probe.record_run", path=runs_db, key=f"t{n}", hold_ms=300)
+        runs = await finished_runs(runs_db, 12, timeout=30)
+
+    assert max(max_overlap(runs).values()) == 3  # reached, never exceeded
+
+
+async def test_a_worker_process_is_replaced_after_n_tasks_and_nothing_is_lost(
+    broker_env, start_worker, tmp_path
+):
+    worker = start_worker(
+        broker_env,
+        extra=PROBE,
+        TASKIQ_WORKER_PROCESSES=1,
+        TASKIQ_WORKER_CONCURRENCY=2,
+        TASKIQ_MAX_TASKS_PER_WORKER=4,
+    )
+    runs_db = str(tmp_path / "runs.db")
+    async with producer(broker_env) as broker:
+        for n in range(20):
+            await kick(broker, "probe.record_run", path=runs_db, key=f"t{n}", hold_ms=20)
+        runs = await finished_runs(runs_db, 20, timeout=60)
+
+    keys = sorted(run[0] for run in runs)
+    assert keys == sorted(f"t{n}" for n in range(20))  # every task ran exactly once
+    per_pid: dict[int, int] = {}
+    for run in runs:
+        per_pid[run[1]] = per_pid.get(run[1], 0) + 1
+    assert max(per_pid.values()) <= 4  # no process ran more than N
+    assert len(per_pid) >= 5  # so at least 20 / 4 processes took turns
+    assert set(per_pid) <= set(worker.started_pids())  # all of them started by the manager
