@@ -43,6 +43,7 @@ def discover_task_modules(package_name: str = FEATURES_PACKAGE) -> list[str]:
     return imported
 
 
+# --8<-- [start:signal_tick]
 async def _start_signal_tick(state: TaskiqState) -> None:
     """Wake the event loop 10 times a second, so that SIGTERM is acted on at once.
 
@@ -56,6 +57,9 @@ async def _start_signal_tick(state: TaskiqState) -> None:
             await asyncio.sleep(0.1)
 
     state.signal_tick = asyncio.get_running_loop().create_task(tick())
+
+
+# --8<-- [end:signal_tick]
 
 
 async def _stop_signal_tick(state: TaskiqState) -> None:

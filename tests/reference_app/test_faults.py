@@ -1,0 +1,169 @@
+"""Faults on every broker: killed workers, stopped workers, poison messages. Nothing is lost.
+
+Each scenario goes through the real path: HTTP -> broker -> worker process -> database.
+The numbers each run measured are written to build/faults/<broker>.json for the docs.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from taskiq import BrokerMessage
+
+from tests.support.dead_letters import read_dead_letters
+from tests.support.processes import ROOT
+from tests.support.producer import kick, producer
+from tests.support.waiting import wait_for
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+REPORTS = 200
+
+
+def status_counts(db_path: Path) -> dict[str, int]:
+    if not db_path.exists():
+        return {}
+    with sqlite3.connect(db_path, timeout=30) as db:
+        try:
+            return dict(db.execute("SELECT status, count(*) FROM reports GROUP BY status"))
+        except sqlite3.OperationalError:
+            return {}
+
+
+def rerun_count(db_path: Path) -> int:
+    with sqlite3.connect(db_path, timeout=30) as db:
+        return db.execute("SELECT count(*) FROM reports WHERE runs > 1").fetchone()[0]
+
+
+def post_reports(api, count: int, delay_ms: int) -> list[int]:
+    with api.client() as client:
+        ids = []
+        for n in range(count):
+            response = client.post(
+                "/reports", json={"title": f"r{n}", "values": [n, 1], "delay_ms": delay_ms}
+            )
+            assert response.status_code == 202, response.text
+            ids.append(response.json()["id"])
+    return ids
+
+
+def record(broker_type: str, scenario: str, numbers: dict) -> None:
+    out = ROOT / "build" / "faults" / f"{broker_type}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(out.read_text()) if out.exists() else {}
+    data[scenario] = numbers
+    out.write_text(json.dumps(data, indent=2, sort_keys=True))
+
+
+def test_sigkill_mid_batch_loses_nothing(broker_env, start_worker, start_api):
+    """200 reports; the whole worker SIGKILLed mid-run; no task enqueued after the kill."""
+    api = start_api(broker_env)
+    db = broker_env.database_path
+    post_reports(api, REPORTS, delay_ms=40)  # all queued before any worker runs
+    worker = start_worker(broker_env, TASKIQ_WORKER_PROCESSES=1, TASKIQ_WORKER_CONCURRENCY=4)
+
+    wait_for(lambda: status_counts(db).get("complete", 0) >= 20, timeout=60, what="20 done",
+             interval=0.01)  # fmt: skip
+    worker.signal_group(signal.SIGKILL)  # main process and its children, no goodbye
+    worker.wait_exit(timeout=10)
+    done_at_kill = status_counts(db).get("complete", 0)
+    assert done_at_kill < REPORTS / 2, "the kill came too late to test anything"
+
+    restarted = time.monotonic()
+    start_worker(broker_env, TASKIQ_WORKER_PROCESSES=1, TASKIQ_WORKER_CONCURRENCY=4)
+    wait_for(
+        lambda: status_counts(db).get("complete", 0) == REPORTS,
+        timeout=90,
+        what=f"all {REPORTS} reports to complete",
+    )
+    recovery = time.monotonic() - restarted
+    counts = status_counts(db)
+    assert counts == {"complete": REPORTS}
+    record(
+        broker_env.broker_type,
+        "sigkill_mid_batch",
+        {
+            "tasks": REPORTS,
+            "complete_at_kill": done_at_kill,
+            "lost": REPORTS - counts.get("complete", 0),
+            "rerun_after_redelivery": rerun_count(db),
+            "seconds_to_finish_after_restart": round(recovery, 2),
+        },
+    )
+
+
+@pytest.mark.parametrize("target", ["main process", "process group"])
+def test_sigterm_stops_the_worker_in_time_and_loses_nothing(
+    broker_env, start_worker, start_api, target
+):
+    api = start_api(broker_env)
+    worker = start_worker(
+        broker_env,
+        TASKIQ_WORKER_PROCESSES=2,
+        TASKIQ_WORKER_CONCURRENCY=2,
+        TASKIQ_WAIT_TASKS_TIMEOUT=5,
+        TASKIQ_SHUTDOWN_TIMEOUT=2,
+    )
+    db = broker_env.database_path
+    post_reports(api, 30, delay_ms=300)
+    wait_for(lambda: status_counts(db).get("complete", 0) >= 2, timeout=60, what="2 done")
+
+    sent = time.monotonic()
+    if target == "main process":
+        worker.signal_main(signal.SIGTERM)  # as `docker stop` and systemd do
+    else:
+        worker.signal_group(signal.SIGTERM)  # as Ctrl-C in a terminal does
+    worker.wait_exit(timeout=5 + 2 + 5)  # wait-tasks + shutdown timeouts, and a margin
+    exit_seconds = time.monotonic() - sent
+    assert worker.child_pids() == []
+    assert "Traceback" not in worker.log()
+
+    start_worker(broker_env, TASKIQ_WORKER_PROCESSES=2, TASKIQ_WORKER_CONCURRENCY=2)
+    wait_for(
+        lambda: status_counts(db).get("complete", 0) == 30, timeout=90, what="all 30 complete"
+    )
+    assert status_counts(db) == {"complete": 30}
+    record(
+        broker_env.broker_type,
+        f"sigterm_{target.replace(' ', '_')}",
+        {"tasks": 30, "lost": 0, "exit_seconds": round(exit_seconds, 2)},
+    )
+
+
+async def test_poison_messages_are_moved_aside_and_the_worker_keeps_going(
+    broker_env, start_worker, start_api
+):
+    api = start_api(broker_env)
+    worker = start_worker(broker_env)
+    async with producer(broker_env) as broker:
+        await broker.kick(
+            BrokerMessage(task_id="bad-1", task_name="x", message=b"{not json", labels={})
+        )
+        await kick(broker, "no_such.task", anything=1)
+        good = post_reports(api, 1, delay_ms=0)[0]
+        wait_for(
+            lambda: status_counts(broker_env.database_path).get("complete") == 1,
+            timeout=30,
+            what="the good report after the poison",
+        )
+        letters = []
+
+        async def collect():
+            letters.extend(await read_dead_letters(broker_env, broker))
+            return len(letters) >= 2
+
+        from tests.support.waiting import async_wait_for
+
+        await async_wait_for(collect, timeout=20, what="two dead letters")
+
+    reasons = sorted(reason for _, reason in letters)
+    assert len(letters) == 2, letters
+    assert reasons[0].startswith("malformed message")
+    assert "unknown task 'no_such.task'" in reasons[1]
+    assert b"{not json" in [payload for payload, _ in letters]
+    assert worker.alive()
+    assert good == 1
