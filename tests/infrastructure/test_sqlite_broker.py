@@ -29,6 +29,11 @@ async def open_broker(tmp_path):
         await broker.shutdown()
 
 
+async def die(broker: SQLiteBroker) -> None:
+    """What SIGKILL does to a worker: it stops renewing and acknowledges nothing."""
+    await broker.shutdown()
+
+
 async def next_message(broker: SQLiteBroker, timeout: float = 2.0):
     return await asyncio.wait_for(anext(broker.listen()), timeout)
 
@@ -62,8 +67,9 @@ async def test_a_live_lease_keeps_other_workers_away_until_it_expires(open_broke
     first = await open_broker(lease_seconds=0.5)
     second = await open_broker(lease_seconds=0.5)
     await first.kick(message(1))
-    held = await next_message(first)  # claimed, never acked: as if its worker died
+    held = await next_message(first)
     assert held.data == b"m1"
+    await die(first)
 
     with pytest.raises(TimeoutError):
         await next_message(second, timeout=0.3)  # lease still live
@@ -88,10 +94,13 @@ async def test_claimed_but_unstarted_messages_are_handed_back_on_close(open_brok
 
 
 async def test_a_message_that_keeps_coming_back_goes_to_dead_letters(open_broker):
-    broker = await open_broker(lease_seconds=0.05, max_deliveries=2)
-    await broker.kick(message(7))
-    for _ in range(2):  # two deliveries, never acknowledged; each waits out the lease
+    for attempt in range(2):  # two deliveries, each to a worker that dies with it
+        broker = await open_broker(lease_seconds=0.05, max_deliveries=2)
+        if attempt == 0:
+            await broker.kick(message(7))
         assert (await next_message(broker)).data == b"m7"
+        await die(broker)
+    broker = await open_broker(lease_seconds=0.05, max_deliveries=2)
     with pytest.raises(TimeoutError):
         await next_message(broker, timeout=0.3)
     (dead,) = await broker.dead_letters()
@@ -128,3 +137,15 @@ async def test_two_consumers_racing_never_get_the_same_message(open_broker):
     everything = [data for got in results for data in got]
     assert len(everything) == 200
     assert len(set(everything)) == 200
+
+
+async def test_a_running_task_keeps_its_lease_however_long_it_runs(open_broker):
+    first = await open_broker(lease_seconds=0.3)
+    second = await open_broker(lease_seconds=0.3)
+    await first.kick(message(1))
+    running = await next_message(first)  # renewed every 0.1 s while "running"
+
+    with pytest.raises(TimeoutError):  # three leases long: still nobody else's
+        await next_message(second, timeout=1.0)
+    await running.ack()
+    assert await first.pending() == 0

@@ -123,9 +123,7 @@ def test_sigterm_stops_the_worker_in_time_and_loses_nothing(
     assert "Traceback" not in worker.log()
 
     start_worker(broker_env, TASKIQ_WORKER_PROCESSES=2, TASKIQ_WORKER_CONCURRENCY=2)
-    wait_for(
-        lambda: status_counts(db).get("complete", 0) == 30, timeout=90, what="all 30 complete"
-    )
+    wait_for(lambda: status_counts(db).get("complete", 0) == 30, timeout=90, what="all 30 complete")
     assert status_counts(db) == {"complete": 30}
     record(
         broker_env.broker_type,

@@ -43,9 +43,7 @@ async def finished_runs(path: str, count: int, timeout: float):
 async def test_a_worker_never_runs_more_than_the_concurrency_setting(
     broker_env, start_worker, tmp_path
 ):
-    start_worker(
-        broker_env, extra=PROBE, TASKIQ_WORKER_PROCESSES=1, TASKIQ_WORKER_CONCURRENCY=3
-    )
+    start_worker(broker_env, extra=PROBE, TASKIQ_WORKER_PROCESSES=1, TASKIQ_WORKER_CONCURRENCY=3)
     runs_db = str(tmp_path / "runs.db")
     async with producer(broker_env) as broker:
         for n in range(12):
@@ -79,3 +77,13 @@ async def test_a_worker_process_is_replaced_after_n_tasks_and_nothing_is_lost(
     assert max(per_pid.values()) <= 4  # no process ran more than N
     assert len(per_pid) >= 5  # so at least 20 / 4 processes took turns
     assert set(per_pid) <= set(worker.started_pids())  # all of them started by the manager
+
+
+async def test_a_task_longer_than_the_lease_runs_once(broker_env, start_worker, tmp_path):
+    """The worker renews the lease while the task runs; nobody else starts it meanwhile."""
+    start_worker(broker_env, extra=PROBE, TASKIQ_WORKER_PROCESSES=2, TASKIQ_LEASE_SECONDS=1)
+    runs_db = str(tmp_path / "runs.db")
+    async with producer(broker_env) as broker:
+        await kick(broker, "probe.record_run", path=runs_db, key="long", hold_ms=4000)
+        runs = await finished_runs(runs_db, 1, timeout=30)
+    assert len(read_runs(runs_db)) == 1 == len(runs)  # four leases long, one run

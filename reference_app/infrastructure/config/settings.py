@@ -31,14 +31,16 @@ class Settings(BaseSettings):
 
     # sqlite: the embedded default, one file, no server
     TASKIQ_SQLITE_PATH: Path = Path("./var/taskiq-broker.db")
-    TASKIQ_SQLITE_POLL_INTERVAL: float = Field(0.02, gt=0, le=5)  # seconds between empty polls
+    TASKIQ_POLL_INTERVAL: float = Field(
+        0.02, gt=0, le=5
+    )  # idle sqlite/redis workers: s between polls
 
     # redis (taskiq-redis, stream broker with acknowledgements)
     TASKIQ_REDIS_HOST: str = "localhost"
     TASKIQ_REDIS_PORT: int = Field(6379, ge=1, le=65535)
     TASKIQ_REDIS_DB: int = Field(3, ge=0)  # keep tasks away from the cache's keys
     TASKIQ_REDIS_PASSWORD: SecretStr | None = None
-    TASKIQ_REDIS_STREAM_MAXLEN: int = Field(100_000, ge=1_000)  # the stream never grows forever
+    TASKIQ_REDIS_STREAM_MAXLEN: int = Field(100_000, ge=1)  # most tasks waiting; then refuse
 
     # rabbitmq (taskiq-aio-pika >= 0.6)
     TASKIQ_RABBITMQ_HOST: str = "localhost"
@@ -47,7 +49,7 @@ class Settings(BaseSettings):
     TASKIQ_RABBITMQ_PASSWORD: SecretStr = SecretStr("guest")
     TASKIQ_RABBITMQ_VHOST: str = "/"
     TASKIQ_RABBITMQ_EXCHANGE: str = "taskiq"
-    TASKIQ_RABBITMQ_PREFETCH: int = Field(10, ge=1)
+    TASKIQ_RABBITMQ_PREFETCH: int | None = Field(None, ge=1)  # unset: the worker concurrency
 
     # delivery: a message a worker took but never acknowledged comes back after this long
     TASKIQ_LEASE_SECONDS: float = Field(60.0, gt=0)

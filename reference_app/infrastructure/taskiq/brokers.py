@@ -40,7 +40,7 @@ def build_broker(settings: Settings) -> AsyncBroker:
         broker = SQLiteBroker(
             settings.TASKIQ_SQLITE_PATH,
             queue_name=settings.TASKIQ_QUEUE_NAME,
-            poll_interval=settings.TASKIQ_SQLITE_POLL_INTERVAL,
+            poll_interval=settings.TASKIQ_POLL_INTERVAL,
             lease_seconds=settings.TASKIQ_LEASE_SECONDS,
             max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
         ).with_result_backend(
@@ -56,7 +56,8 @@ def build_broker(settings: Settings) -> AsyncBroker:
             settings.redis_url(),  # host, port and DB number; the password travels apart
             queue_name=settings.TASKIQ_QUEUE_NAME,
             consumer_group_name=settings.TASKIQ_QUEUE_NAME,
-            maxlen=settings.TASKIQ_REDIS_STREAM_MAXLEN,  # bounded stream
+            maxlen=settings.TASKIQ_REDIS_STREAM_MAXLEN,  # bounded: refuse, never drop
+            poll_interval=settings.TASKIQ_POLL_INTERVAL,
             lease_seconds=settings.TASKIQ_LEASE_SECONDS,
             max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
             **secret,
@@ -75,7 +76,9 @@ def build_broker(settings: Settings) -> AsyncBroker:
         broker = build_rabbitmq_broker(
             queue_name=settings.TASKIQ_QUEUE_NAME,
             exchange_name=settings.TASKIQ_RABBITMQ_EXCHANGE,
-            prefetch=settings.TASKIQ_RABBITMQ_PREFETCH,
+            # Unacknowledged messages pushed ahead to each worker process: by default as many
+            # as it runs at once, so no process sits on work another could do.
+            prefetch=settings.TASKIQ_RABBITMQ_PREFETCH or settings.TASKIQ_WORKER_CONCURRENCY,
             max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
             connection_kwargs={
                 **settings.rabbitmq_connection_kwargs(),
@@ -106,7 +109,7 @@ def _settings_to_fix(settings: Settings) -> str:
 
 def describe_broker_error(settings: Settings, exc: BaseException) -> str:
     """One line: what failed, where, and which settings to look at. Never a password."""
-    reason = str(exc) or type(exc).__name__
+    reason = (str(exc) or type(exc).__name__).rstrip(". ")
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         reason = f"no answer within {settings.TASKIQ_CONNECT_TIMEOUT:g} s"
     for secret in (settings.TASKIQ_REDIS_PASSWORD, settings.TASKIQ_RABBITMQ_PASSWORD):

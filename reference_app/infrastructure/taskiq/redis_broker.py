@@ -14,6 +14,16 @@ atomic: two workers never get the same pending message), reads one message per s
 stopping worker holds nothing it has not started), and moves a message that keeps coming back
 to a dead-letter stream.
 
+Two more things a stream needs to be safe as a queue:
+
+* **Leases renewed while a task runs.** A message is reclaimed once it has been pending
+  ``lease_seconds`` without news; a worker running a long task refreshes it (``XCLAIM`` to
+  itself) every third of that, so only a dead or frozen worker loses its messages.
+* **A bounded stream that never drops work.** ``XADD ... MAXLEN`` trims the oldest entries
+  whether or not they were run. Instead, workers trim only entries every consumer has
+  acknowledged (``XTRIM MINID``), and ``kick`` refuses, with a clear error, a task that would
+  grow the stream past ``maxlen`` (the workers are far behind), rather than lose an old one.
+
 It also never *blocks* in ``XREADGROUP``: it polls, sleeping ``poll_interval`` when the stream
 is empty. We measured why: when taskiq stops a worker it cancels the pending read; with
 redis-py 8.1 a cancelled blocking ``XREADGROUP`` could swallow the cancellation and start a
@@ -31,10 +41,20 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from redis.asyncio import Redis
-from taskiq import AckableMessage
+from redis.exceptions import ResponseError
+from taskiq import AckableMessage, BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
 logger = logging.getLogger(__name__)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _stream_id(value: str) -> tuple[int, int]:
+    millis, _, sequence = value.partition("-")
+    return int(millis), int(sequence or 0)
 
 
 def _raise_if_cancelling() -> None:
@@ -43,8 +63,21 @@ def _raise_if_cancelling() -> None:
         raise asyncio.CancelledError
 
 
+class QueueFullError(RuntimeError):
+    """The stream holds ``maxlen`` tasks: the task was not enqueued (nothing was dropped)."""
+
+
+# XLEN and XADD in one atomic step: refuse instead of trimming unprocessed work.
+ADD_IF_ROOM = """
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then
+    return redis.error_reply('QUEUEFULL')
+end
+return redis.call('XADD', KEYS[1], '*', 'data', ARGV[2])
+"""
+
+
 class ReliableRedisStreamBroker(RedisStreamBroker):
-    """``RedisStreamBroker`` with timed reclaim, no reclaim lock, and dead letters."""
+    """``RedisStreamBroker`` with timed reclaim, lease renewal, safe trimming, dead letters."""
 
     def __init__(
         self,
@@ -56,10 +89,12 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("xread_count", 1)
+        kwargs.setdefault("maxlen", 100_000)
         super().__init__(url, idle_timeout=int(lease_seconds * 1000), **kwargs)
         self.poll_interval = poll_interval
         self.lease_seconds = lease_seconds
         self.max_deliveries = max_deliveries
+        self._renewals: dict[bytes, asyncio.Task[None]] = {}
         # Look for abandoned messages several times per lease, and at least every 5 s.
         self.reclaim_interval = min(max(lease_seconds / 4, 0.2), 5.0)
 
@@ -67,11 +102,53 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
     def dead_letter_stream(self) -> str:
         return f"{self.queue_name}:dead-letters"
 
-    def _message(self, stream: Any, msg_id: Any, fields: dict[bytes, bytes]) -> AckableMessage:
-        return AckableMessage(
-            data=fields[b"data"],
-            ack=self._ack_generator(id=msg_id, queue_name=stream),
-        )
+    async def kick(self, message: BrokerMessage) -> None:
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            try:
+                await redis.eval(ADD_IF_ROOM, 1, self.queue_name, self.maxlen, message.message)
+            except ResponseError as exc:
+                if "QUEUEFULL" not in str(exc):
+                    raise
+                raise QueueFullError(
+                    f"the Redis stream {self.queue_name!r} already holds {self.maxlen} tasks "
+                    "(TASKIQ_REDIS_STREAM_MAXLEN): the workers are far behind. The task was "
+                    "not enqueued; start more workers or raise the limit."
+                ) from None
+
+    async def shutdown(self) -> None:
+        for renewal in self._renewals.values():
+            renewal.cancel()
+        self._renewals.clear()
+        await super().shutdown()
+
+    def _message(self, stream: Any, msg_id: bytes, fields: dict[bytes, bytes]) -> AckableMessage:
+        ack = self._ack_generator(id=msg_id, queue_name=stream)
+        self._renewals[msg_id] = asyncio.create_task(self._renew(stream, msg_id))
+
+        async def ack_and_stop_renewing() -> None:
+            renewal = self._renewals.pop(msg_id, None)
+            if renewal is not None:
+                renewal.cancel()
+            await ack()
+
+        return AckableMessage(data=fields[b"data"], ack=ack_and_stop_renewing)
+
+    async def _renew(self, stream: Any, msg_id: bytes) -> None:
+        """Reset the message's idle time while this worker runs it."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                async with Redis(connection_pool=self.connection_pool) as redis:
+                    await redis.xclaim(
+                        stream,
+                        self.consumer_group_name,
+                        self.consumer_name,
+                        min_idle_time=0,
+                        message_ids=[msg_id],
+                        justid=True,
+                    )
+            except Exception:  # the next turn tries again, well within the lease
+                logger.warning("Could not renew the lease of message %s", msg_id)
 
     # --8<-- [start:listen]
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
@@ -100,8 +177,22 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
 
     # --8<-- [end:listen]
 
+    async def _trim_acknowledged(self, redis: Redis) -> None:
+        """Drop entries every consumer has acknowledged: older than the oldest pending one
+        and than the group's last delivered one. Unprocessed entries are never trimmed."""
+        groups = await redis.xinfo_groups(self.queue_name)
+        ours = [g for g in groups if _text(g["name"]) == self.consumer_group_name]
+        if len(ours) != 1 or len(groups) != 1:
+            return  # another consumer group reads this stream: its progress is not ours
+        floor = _text(ours[0]["last-delivered-id"])
+        pending = await redis.xpending(self.queue_name, self.consumer_group_name)
+        if pending["pending"]:
+            floor = min(floor, _text(pending["min"]), key=_stream_id)
+        await redis.xtrim(self.queue_name, minid=floor, approximate=False)
+
     async def _reclaim(self, redis: Redis) -> list[AckableMessage]:
         """Take over messages whose consumer has held them longer than the lease."""
+        await self._trim_acknowledged(redis)
         _cursor, entries, *deleted = await redis.xautoclaim(
             self.queue_name,
             self.consumer_group_name,

@@ -6,6 +6,8 @@ Delivery is at-least-once:
 
 * a worker *claims* ready messages with one ``UPDATE ... RETURNING`` statement, which writes a
   lease (``lease_until``) on them; while that lease is live no other worker can claim them;
+* while the task runs, its worker renews the lease (every third of it), so a long task is
+  not handed to a second worker; only a worker that stops renewing loses its messages;
 * when the task is done, taskiq calls the message's ``ack``, which deletes the row;
 * if the worker dies (even by SIGKILL) its lease runs out and the message is claimed again;
 * a message delivered ``max_deliveries`` times without an ack, or one no worker can read,
@@ -104,6 +106,7 @@ class SQLiteBroker(AsyncBroker):
         self.claim_batch = claim_batch
         self.consumer = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._db: aiosqlite.Connection | None = None
+        self._renewals: dict[int, asyncio.Task[None]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
     async def startup(self) -> None:
@@ -117,6 +120,9 @@ class SQLiteBroker(AsyncBroker):
 
     async def shutdown(self) -> None:
         await super().shutdown()
+        for renewal in self._renewals.values():
+            renewal.cancel()
+        self._renewals.clear()
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -149,6 +155,7 @@ class SQLiteBroker(AsyncBroker):
                         await asyncio.sleep(self.poll_interval)
                         continue
                 message_id, payload = held.pop(0)
+                self._renewals[message_id] = asyncio.create_task(self._renew(message_id))
                 yield AckableMessage(data=payload, ack=partial(self._ack, message_id))
         finally:
             if held and self._db is not None:
@@ -183,7 +190,22 @@ class SQLiteBroker(AsyncBroker):
         return claimed
 
     async def _ack(self, message_id: int) -> None:
+        renewal = self._renewals.pop(message_id, None)
+        if renewal is not None:
+            renewal.cancel()
         await self.db.execute("DELETE FROM taskiq_messages WHERE id = ?", (message_id,))
+
+    async def _renew(self, message_id: int) -> None:
+        """Keep the lease of a message this worker is running alive until its ack."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await self.db.execute(
+                    "UPDATE taskiq_messages SET lease_until = ? WHERE id = ? AND claimed_by = ?",
+                    (time.time() + self.lease_seconds, message_id, self.consumer),
+                )
+            except Exception:  # a busy moment: the next turn tries again, well within the lease
+                logger.warning("Could not renew the lease of message %s", message_id)
 
     async def _release(self, message_ids: list[int]) -> None:
         marks = ",".join("?" * len(message_ids))
