@@ -63,3 +63,49 @@ def test_invalid_report_input_is_rejected_before_anything_is_queued(broker_env, 
         assert ("body", "title") in fields
         assert ("body", "values", 0) in fields
         assert client.get("/reports/1").status_code == 404
+
+
+def test_the_seeds_worker_command_finds_every_task(broker_env, tmp_path, start_api):
+    """`python -m taskiq worker reference_app.infrastructure.taskiq.worker:email_broker
+    --workers 2`, as the seed writes it, without our launcher."""
+    import sys
+
+    from tests.support.processes import ManagedProcess
+
+    worker = ManagedProcess(
+        [sys.executable, "-m", "taskiq", "worker",
+         "reference_app.infrastructure.taskiq.worker:email_broker", "--workers", "2"],
+        broker_env.process_env(),
+        tmp_path / "seed-worker.log",
+    )  # fmt: skip
+    worker.start()
+    try:
+        wait_for(lambda: worker.log().count("Listening started.") == 2, timeout=30,
+                 what="two worker processes")  # fmt: skip
+        api = start_api(broker_env)
+        with api.client() as client:
+            queued = client.post("/reports", json={"title": "seed", "values": [1]}).json()
+            wait_for(
+                lambda: _report(client, queued["id"])["status"] == "complete",
+                timeout=20,
+                what="the report to complete",
+            )
+    finally:
+        worker.stop()
+    assert "is not found" not in worker.log()
+
+
+def test_with_tasks_disabled_the_web_process_runs_them_itself(tmp_path, start_api):
+    from tests.support.brokers import BrokerEnv
+
+    env = BrokerEnv("sqlite", tmp_path)
+    api = start_api(env, TASKIQ_ENABLED="false")  # and no worker at all
+    with api.client() as client:
+        queued = client.post("/reports", json={"title": "inline", "values": [3, 5]}).json()
+        done = wait_for(
+            lambda: (r := _report(client, queued["id"]))["status"] == "complete" and r,
+            timeout=10,
+            what="the in-process task",
+        )
+    assert done["result"]["mean"] == 4.0
+    assert not (tmp_path / "broker.db").exists()  # no queue was involved

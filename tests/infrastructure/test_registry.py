@@ -1,0 +1,111 @@
+"""The task registry and the worker's task discovery."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+from taskiq import InMemoryBroker
+
+from reference_app.infrastructure.taskiq.registry import (
+    DuplicateTaskError,
+    register_task,
+    registered_tasks,
+    tasks_per_broker,
+    unregister_task,
+)
+
+broker = InMemoryBroker()
+
+
+@broker.task(task_name="registry_test.first", timeout=30, retries=2)
+async def first_task() -> int:
+    return 1
+
+
+@broker.task(task_name="registry_test.other")
+async def other_task() -> int:
+    return 2
+
+
+@pytest.fixture(autouse=True)
+def clean_registry():
+    yield
+    for name in ("registry_test.first", "registry_test.other"):
+        for broker_name in ("test_broker", "second_broker"):
+            unregister_task(name, broker_name)
+
+
+def test_registered_tasks_are_listed_with_module_labels_and_counted_per_broker():
+    before = tasks_per_broker()
+    register_task("registry_test.first", "test_broker", first_task)
+    register_task("registry_test.other", "second_broker", other_task)
+
+    (entry,) = registered_tasks("test_broker")
+    assert entry.as_dict() == {
+        "name": "registry_test.first",
+        "broker": "test_broker",
+        "module": __name__,
+        "function": "first_task",
+        "labels": {"timeout": 30, "retries": 2},
+    }
+    after = tasks_per_broker()
+    assert after["test_broker"] == before.get("test_broker", 0) + 1
+    assert after["second_broker"] == before.get("second_broker", 0) + 1
+
+
+def test_a_second_function_under_a_taken_name_fails_at_import_with_both_names():
+    register_task("registry_test.first", "test_broker", first_task)
+    with pytest.raises(DuplicateTaskError) as caught:
+        register_task("registry_test.first", "test_broker", _renamed(other_task))
+    message = str(caught.value)
+    assert f"{__name__}.first_task" in message and f"{__name__}.other_task" in message
+    assert "unique per broker" in message
+    # The same function again (a module imported twice under one name) is fine,
+    # and the same name on another broker too.
+    register_task("registry_test.first", "test_broker", first_task)
+    register_task("registry_test.first", "second_broker", first_task)
+
+
+def test_the_name_given_must_be_the_tasks_own():
+    with pytest.raises(ValueError, match="use the same name"):
+        register_task("registry_test.typo", "test_broker", first_task)
+
+
+def _renamed(task):
+    """The other task, claiming the first task's name (as a copy-paste mistake would)."""
+
+    class Renamed:
+        task_name = "registry_test.first"
+        original_func = task.original_func
+        labels: dict = {}
+
+    return Renamed()
+
+
+def test_the_worker_entry_imports_every_features_tasks():
+    from reference_app.infrastructure.taskiq.worker import email_broker, task_modules
+
+    assert "reference_app.modules.reports.tasks" in task_modules
+    assert email_broker.find_task("process_report") is not None
+    assert "process_report" in {t.name for t in registered_tasks("email_broker")}
+
+
+def test_a_broken_tasks_module_stops_the_worker_instead_of_being_skipped(tmp_path, monkeypatch):
+    package = tmp_path / "shop_features"
+    (package / "orders").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "orders" / "__init__.py").write_text("")
+    (package / "orders" / "tasks.py").write_text(
+        textwrap.dedent("""
+            import a_module_that_does_not_exist  # noqa
+        """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from reference_app.infrastructure.taskiq.worker import discover_task_modules
+
+    with pytest.raises(ModuleNotFoundError, match="a_module_that_does_not_exist"):
+        discover_task_modules("shop_features")
+    sys.modules.pop("shop_features", None)
+    sys.modules.pop("shop_features.orders", None)
