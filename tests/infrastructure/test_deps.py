@@ -19,7 +19,9 @@ sessions: list[int] = []
 
 
 @broker.task(task_name="deps_test.write")
-async def write_row(value: str, fail: bool = False, db: AsyncSession = TaskiqDepends(get_db_session)):
+async def write_row(
+    value: str, fail: bool = False, db: AsyncSession = TaskiqDepends(get_db_session)
+) -> str:
     sessions.append(id(db))
     await db.execute(text("INSERT INTO notes (value) VALUES (:v)"), {"v": value})
     if fail:

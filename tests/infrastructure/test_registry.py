@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from typing import ClassVar
 
 import pytest
 from taskiq import InMemoryBroker
@@ -79,7 +80,7 @@ def _renamed(task):
     class Renamed:
         task_name = "registry_test.first"
         original_func = task.original_func
-        labels: dict = {}
+        labels: ClassVar[dict] = {}
 
     return Renamed()
 
