@@ -87,3 +87,13 @@ async def test_a_task_longer_than_the_lease_runs_once(broker_env, start_worker, 
         await kick(broker, "probe.record_run", path=runs_db, key="long", hold_ms=4000)
         runs = await finished_runs(runs_db, 1, timeout=30)
     assert len(read_runs(runs_db)) == 1 == len(runs)  # four leases long, one run
+
+
+async def test_tasks_use_the_apps_dependencies_and_results_come_back(broker_env, start_worker):
+    """taskiq-fastapi runs the app's lifespan in the worker; the result backend returns JSON."""
+    start_worker(broker_env, extra=PROBE)
+    async with producer(broker_env) as broker:
+        task = await kick(broker, "probe.app_title")
+        result = await task.wait_result(timeout=20)
+    assert not result.is_err, result.error
+    assert result.return_value == {"title": "Taskiq reference app", "has_sessionmaker": True}

@@ -11,6 +11,9 @@ import os
 import sqlite3
 import time
 
+from fastapi import Request
+from taskiq import TaskiqDepends
+
 from reference_app.infrastructure.taskiq import email_broker
 
 
@@ -46,3 +49,10 @@ def read_runs(path: str) -> list[tuple[str, int, float, float | None]]:
             return db.execute("SELECT key, pid, started, finished FROM runs").fetchall()
     except sqlite3.OperationalError:
         return []
+
+
+@email_broker.task(task_name="probe.app_title")
+async def app_title(request: Request = TaskiqDepends()) -> dict[str, object]:
+    """Uses a FastAPI dependency inside a worker: taskiq-fastapi provides the app's Request."""
+    state = request.app.state
+    return {"title": request.app.title, "has_sessionmaker": hasattr(state, "sessionmaker")}

@@ -33,11 +33,11 @@ class ManagedProcess:
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, cwd: Path = ROOT) -> None:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             self.command,
-            cwd=ROOT,
+            cwd=cwd,
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
