@@ -1,39 +1,121 @@
 """A taskiq ``Receiver`` that never drops a message it cannot run.
 
 taskiq's own receiver logs a warning and acknowledges (deletes) a message that is not valid
-JSON or names an unknown task. Ours moves it to the broker's dead letters first, with the
-reason, so it can be inspected and replayed once the worker knows the task.
+JSON or names an unknown task; and when an argument does not match the task's type hints it
+logs a warning and calls the task with the raw value anyway, which then fails somewhere deep
+inside (``'dict' object has no attribute 'lines'``). Ours checks all three before running
+anything and moves such a *poison* message to the broker's dead letters, with the reason, so
+it can be inspected and replayed once fixed. For bad arguments it also stores the error as
+the task's result, so a caller waiting on it learns why at once.
 The worker launcher selects it with ``--receiver``.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+from functools import cache
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
-from taskiq import AckableMessage
+from pydantic import TypeAdapter, ValidationError
+from taskiq import AckableMessage, TaskiqMessage, TaskiqResult
 from taskiq.receiver import Receiver
 from taskiq.utils import maybe_awaitable
+from taskiq_dependencies.dependency import Dependency
 
 logger = logging.getLogger(__name__)
 
 
+class TaskArgumentsError(TypeError):
+    """The message's arguments do not fit the task's signature."""
+
+
+def _is_dependency(parameter: inspect.Parameter, hint: Any) -> bool:
+    if isinstance(parameter.default, Dependency):
+        return True
+    return get_origin(hint) is Annotated and any(
+        isinstance(extra, Dependency) for extra in get_args(hint)[1:]
+    )
+
+
+@cache
+def _checked_parameters(function: Any) -> tuple[inspect.Signature, dict[str, TypeAdapter]]:
+    """The task's signature without injected dependencies, and a validator per parameter."""
+    hints = get_type_hints(function, include_extras=True)
+    signature = inspect.signature(function)
+    parameters, adapters = [], {}
+    for parameter in signature.parameters.values():
+        hint = hints.get(parameter.name)
+        if _is_dependency(parameter, hint):
+            continue
+        parameters.append(parameter)
+        plain_kind = parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        if hint is not None and plain_kind:
+            adapters[parameter.name] = TypeAdapter(hint)
+    return signature.replace(parameters=parameters), adapters
+
+
+def _short(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}"
+        for error in exc.errors()
+    )
+
+
+def check_arguments(function: Any, message: TaskiqMessage) -> str | None:
+    """Why the message's arguments cannot call ``function``, or None if they can."""
+    signature, adapters = _checked_parameters(function)
+    try:
+        bound = signature.bind(*message.args, **message.kwargs)
+    except TypeError as exc:
+        return f"arguments do not fit task {message.task_name!r}: {exc}"
+    for name, value in bound.arguments.items():
+        adapter = adapters.get(name)
+        if adapter is None or value is None:
+            continue
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            return f"argument {name!r} of task {message.task_name!r} is invalid: {_short(exc)}"
+    return None
+
+
 class DeadLetteringReceiver(Receiver):
-    def _poison_reason(self, data: bytes) -> str | None:
+    def _poison_reason(self, data: bytes) -> tuple[str | None, TaskiqMessage | None]:
+        """Why the message cannot run (None if it can), and the message if it was readable."""
         try:
             message = self.broker.formatter.loads(message=data)
         except Exception as exc:
-            return f"malformed message ({type(exc).__name__}: {str(exc)[:300]})"
-        if self.broker.find_task(message.task_name) is None:
+            return f"malformed message ({type(exc).__name__}: {str(exc)[:300]})", None
+        task = self.broker.find_task(message.task_name)
+        if task is None:
             return (
                 f"unknown task {message.task_name!r} (task id {message.task_id}): no imported "
                 "module defines it. Is its tasks.py under reference_app/modules/<feature>/, "
                 "or passed to the worker?"
-            )
-        return None
+            ), None
+        if self.validate_params:
+            problem = check_arguments(task.original_func, message)
+            if problem is not None:
+                return problem, message
+        return None, None
+
+    async def _store_error(self, message: TaskiqMessage, problem: str) -> None:
+        result: TaskiqResult[Any] = TaskiqResult(
+            is_err=True,
+            return_value=None,
+            execution_time=0,
+            error=TaskArgumentsError(problem),
+            labels=message.labels,
+        )
+        try:
+            await self.broker.result_backend.set_result(message.task_id, result)
+        except Exception:
+            logger.exception("Could not store the error of task %s", message.task_id)
 
     async def callback(self, message: bytes | AckableMessage, raise_err: bool = False) -> None:
         data = message.data if isinstance(message, AckableMessage) else message
-        reason = self._poison_reason(data)
+        reason, readable = self._poison_reason(data)
         if reason is None:
             await super().callback(message, raise_err=raise_err)
             return
@@ -43,3 +125,5 @@ class DeadLetteringReceiver(Receiver):
             await dead_letter(data, reason)
         if isinstance(message, AckableMessage):
             await maybe_awaitable(message.ack())
+        if readable is not None:  # bad arguments: tell whoever waits for the result
+            await self._store_error(readable, reason)

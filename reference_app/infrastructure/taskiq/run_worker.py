@@ -23,12 +23,17 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
+import signal
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from reference_app.infrastructure.config import ConfigurationError, Settings, quiet_logs
 
 BROKER = "reference_app.infrastructure.taskiq.worker:email_broker"
 RECEIVER = "reference_app.infrastructure.taskiq.receiver:DeadLetteringReceiver"
+LAUNCHER = "reference_app.infrastructure.taskiq.run_worker"
 
 
 # --8<-- [start:worker_argv]
@@ -81,6 +86,38 @@ def main(extra: list[str] | None = None) -> None:
         flush=True,
     )
     os.execv(sys.executable, [sys.executable, "-m", "taskiq", *argv])
+
+
+@contextmanager
+def worker_process(
+    *modules: str, processes: int = 1, quiet: bool = True
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run worker processes for the duration of a ``with`` block (recipes and notebooks).
+
+    ``modules`` are extra task modules to import. The worker gets this process's settings
+    (the environment). On exit it is stopped like `docker stop` would: SIGTERM, then SIGKILL
+    if it is still running after 30 s.
+    """
+    command = [sys.executable, "-m", LAUNCHER, *modules, "--workers", str(processes)]
+    if quiet:
+        command += ["--log-level", "WARNING"]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL if quiet else None,
+        start_new_session=True,  # its own process group: we stop all of it, and only it
+    )
+    try:
+        yield proc
+    finally:
+        for signum, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(proc.pid, signum)
+                proc.wait(timeout=wait)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
 
 
 if __name__ == "__main__":

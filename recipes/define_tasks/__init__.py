@@ -1,0 +1,1 @@
+"""Defining tasks: names, JSON-only parameters, labels, and the registry."""
