@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from recipes.define_tasks.tasks import Invoice, rebuild_index, summarise, total_invoice
 from reference_app.infrastructure.taskiq import email_broker
 from reference_app.infrastructure.taskiq.registry import registered_tasks
 from reference_app.infrastructure.taskiq.run_worker import worker_process
-from recipes.define_tasks.tasks import Invoice, rebuild_index, summarise, total_invoice
 
 
 async def main() -> None:

@@ -29,12 +29,11 @@ async def test_each_kind_of_task_runs_on_a_worker(broker_env, start_worker):
     assert results[2].return_value == "indexed 3 documents"
 
 
-async def test_arguments_that_do_not_fit_are_refused_before_the_task_runs(
-    broker_env, start_worker
-):
+async def test_arguments_that_do_not_fit_are_refused_before_the_task_runs(broker_env, start_worker):
     start_worker(broker_env, extra=[TASKS])
     async with producer(broker_env) as broker:
-        job = await kick(broker, "define_tasks.total_invoice", invoice={"number": "A2", "lines": []})
+        invoice = {"number": "A2", "lines": []}
+        job = await kick(broker, "define_tasks.total_invoice", invoice=invoice)
         result = await job.wait_result(timeout=20)
         letters = await read_dead_letters(broker_env, broker)
     assert result.is_err  # the caller learns why at once...
