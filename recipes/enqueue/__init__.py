@@ -1,0 +1,1 @@
+"""Enqueueing tasks: `.kiq()` from a route and a service, task ids, labels, waiting with care."""
