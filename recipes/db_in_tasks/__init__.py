@@ -1,0 +1,1 @@
+"""Database access in tasks: a session per task from `TaskiqDepends(get_db_session)`."""

@@ -1,0 +1,53 @@
+"""python -m recipes.db_in_tasks: a task that commits, one that rolls back, a refused row."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from recipes.db_in_tasks.models import Note
+from recipes.db_in_tasks.tasks import archive_then_fail, count_words, pool_kind
+from reference_app.infrastructure.config import get_settings
+from reference_app.infrastructure.database import create_engine_from_settings, create_tables
+from reference_app.infrastructure.taskiq import email_broker
+from reference_app.infrastructure.taskiq.run_worker import worker_process
+
+
+async def main() -> None:
+    engine = create_engine_from_settings(get_settings().DATABASE_URL)
+    await create_tables(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as db:  # the web side: create a row, commit, then enqueue its id
+        note = Note(text="tasks get their own database session")
+        db.add(note)
+        await db.commit()
+    await email_broker.startup()
+    try:
+        with worker_process("recipes.db_in_tasks.tasks"):
+            # --8<-- [start:kiq]
+            counted = await (await count_words.kiq(note_id=note.id)).wait_result(timeout=30)
+            failed = await (await archive_then_fail.kiq(note_id=note.id)).wait_result(timeout=30)
+            # --8<-- [end:kiq]
+            print(f"count_words({note.id}) -> {counted.return_value} words (committed)")
+            print(f"archive_then_fail({note.id}) -> error: {failed.error}")
+            print("(the worker logs that error's traceback on stderr: expected)")
+            pool = (await (await pool_kind.kiq()).wait_result(timeout=30)).return_value
+            print(f"the worker's task engine uses {pool}")
+        # --8<-- [start:mistake]
+        try:
+            await count_words.kiq(note_id=note)  # the row itself instead of its id
+        except TypeError as exc:  # TaskArgumentError, from the broker's JSON guard
+            print(f"refused: {exc}")
+        # --8<-- [end:mistake]
+    finally:
+        await email_broker.shutdown()
+    async with sessions() as db:
+        row = await db.get(Note, note.id)
+        print(f"row {row.id}: status={row.status!r}, word_count={row.word_count}: the count was")
+        print("committed; the failed task's 'archived' was rolled back")
+    await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
