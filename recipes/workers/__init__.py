@@ -1,0 +1,1 @@
+"""Worker processes: how many, how busy, and how the work spreads over them."""
