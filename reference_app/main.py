@@ -21,7 +21,8 @@ from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
 from reference_app.infrastructure.taskiq import email_broker
 from reference_app.infrastructure.taskiq.brokers import start_broker
-from reference_app.infrastructure.taskiq.registry import registered_tasks, tasks_per_broker
+from reference_app.infrastructure.taskiq.registry import registered_tasks
+from reference_app.modules.monitoring.router import router as monitoring_router
 from reference_app.modules.reports.router import router as reports_router
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <p>Broker: <code>{broker}</code>. Tasks registered: {count}.</p>
 <ul>
 <li><a href="/docs">API docs (OpenAPI)</a>: try <code>POST /reports</code></li>
-<li><a href="/tasks/registry">Task registry (JSON)</a></li>
+<li><a href="/tasks">Tasks: registry, live counts, latest runs</a></li>
 <li><a href="/health/live">Health</a></li>
 </ul></body></html>"""
 
@@ -62,6 +63,7 @@ HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 def create_app() -> FastAPI:
     app = FastAPI(title="Taskiq reference app", lifespan=lifespan)
     app.include_router(reports_router)
+    app.include_router(monitoring_router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home() -> str:
@@ -70,12 +72,5 @@ def create_app() -> FastAPI:
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:
         return {"status": "ok"}
-
-    @app.get("/tasks/registry", tags=["tasks"])
-    async def registry() -> dict[str, object]:
-        return {
-            "tasks": [task.as_dict() for task in registered_tasks()],
-            "tasks_per_broker": tasks_per_broker(),
-        }
 
     return app

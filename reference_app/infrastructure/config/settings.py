@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     TASKIQ_MAX_TASKS_PER_WORKER: int = Field(1000, ge=0)  # --max-tasks-per-child (0 = never)
     TASKIQ_WAIT_TASKS_TIMEOUT: float = Field(10.0, gt=0)  # --wait-tasks-timeout
     TASKIQ_SHUTDOWN_TIMEOUT: float = Field(5.0, gt=0)  # --shutdown-timeout
+
+    # retries (taskiq's SmartRetryMiddleware) for tasks labelled retry_on_error=True
+    TASKIQ_RETRY_MAX_TRIES: int = Field(3, ge=1)  # default when a task sets no max_retries
+    TASKIQ_RETRY_DELAY: float = Field(1.0, ge=0)  # s before the first retry, then growing
+    TASKIQ_RETRY_MAX_DELAY: float = Field(60.0, ge=0)  # the backoff's cap
+
+    # task runs: recorded by a middleware in the app's database, shown at /tasks
+    TASKIQ_RUNS_ENABLED: bool = True
+    TASKIQ_RUNS_FLUSH_INTERVAL: float = Field(0.5, gt=0, le=60)  # s between batched writes
+    TASKIQ_RUNS_MAX_AGE_HOURS: float = Field(168, gt=0)  # older runs are pruned
+    TASKIQ_RUNS_MAX_ROWS: int = Field(100_000, ge=100)  # and only the newest are kept
     # --8<-- [end:settings]
 
     @field_validator("TASKIQ_BROKER_TYPE", mode="before")

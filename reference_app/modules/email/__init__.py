@@ -1,0 +1,1 @@
+"""Email: the seed's seven email tasks, sent over SMTP, once each; and the local mail catcher."""

@@ -1,0 +1,103 @@
+"""Talking SMTP with aiosmtplib: one connection per batch, and a commit point per email.
+
+``transmit`` records an email as sent at the last moment before the SMTP server can accept
+it: after the server said "354, send the data" and right before the final ``.`` line goes out
+(nothing is awaited between the two). So if the worker is killed:
+
+* before that point, the row still says ``pending`` and the server has no complete message:
+  the redelivered task sends it, once;
+* after it, the row says ``sent`` and the redelivered task skips it.
+
+Only a kill inside the few microseconds between the database commit and one socket write
+could lose an email; none can make one go out twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from email.message import EmailMessage
+
+import aiosmtplib
+from aiosmtplib import SMTPResponseException
+
+from reference_app.infrastructure.config import Settings
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class PermanentSMTPError(Exception):
+    """The server refused this email for good (a 5xx answer): do not try it again."""
+
+
+class InDoubtError(Exception):
+    """The connection broke after the email's last line was written: it may have arrived."""
+
+
+# --8<-- [start:connect]
+@asynccontextmanager
+async def smtp_connection(settings: Settings) -> AsyncIterator[aiosmtplib.SMTP]:
+    """An open, logged-in SMTP connection, as ``SMTP_TLS`` asks: none, starttls or tls."""
+    password = settings.SMTP_PASSWORD.get_secret_value() if settings.SMTP_PASSWORD else None
+    smtp = aiosmtplib.SMTP(
+        hostname=settings.SMTP_HOST,
+        port=settings.SMTP_PORT,
+        timeout=settings.SMTP_TIMEOUT,
+        use_tls=settings.SMTP_TLS == "tls",  # implicit TLS from the first byte (port 465)
+        start_tls=settings.SMTP_TLS == "starttls",  # False, not None: None means "if offered"
+    )
+    await smtp.connect()
+    try:
+        if settings.SMTP_USER:
+            await smtp.login(settings.SMTP_USER, password or "")
+        yield smtp
+    finally:
+        try:
+            await smtp.quit()
+        except Exception:
+            smtp.close()
+
+
+# --8<-- [end:connect]
+
+
+def _refused(exc: SMTPResponseException) -> Exception:
+    if 500 <= exc.code < 600:
+        return PermanentSMTPError(f"refused by the SMTP server: {exc.code} {exc.message}")
+    return exc  # 4xx: try again later
+
+
+# --8<-- [start:transmit]
+async def transmit(
+    smtp: aiosmtplib.SMTP, message: EmailMessage, commit_sent: Callable[[], Awaitable[None]]
+) -> None:
+    """Send ``message``; ``commit_sent`` records it as sent just before the final line."""
+    sender = message["From"].addresses[0].addr_spec
+    recipient = message["To"].addresses[0].addr_spec
+    try:
+        await smtp.mail(sender)
+        await smtp.rcpt(recipient)
+        start = await smtp.execute_command(b"DATA")
+    except SMTPResponseException as exc:
+        await smtp.rset()  # the connection stays usable for the next recipient
+        raise _refused(exc) from None
+    if start.code != 354:
+        await smtp.rset()
+        raise _refused(SMTPResponseException(start.code, start.message))
+    payload = aiosmtplib.email.flatten_message(message)
+    payload = _LEADING_DOT.sub(b"..", payload.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    if not payload.endswith(b"\r\n"):
+        payload += b"\r\n"
+    await commit_sent()
+    # From here on the email counts as sent. No await before the write below.
+    try:
+        smtp.protocol.write(payload + b".\r\n")
+        reply = await smtp.protocol.read_response(timeout=smtp.timeout)
+    except Exception as exc:
+        raise InDoubtError(f"{type(exc).__name__}: {exc}") from None
+    if reply.code != 250:
+        raise _refused(SMTPResponseException(reply.code, reply.message))
+
+
+# --8<-- [end:transmit]

@@ -1,0 +1,1 @@
+"""Users: sign-up, email verification, password reset: what the email tasks need."""

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reference_app.infrastructure.config import get_settings
+from reference_app.infrastructure.database import get_session
+from reference_app.modules.email.tasks import (
+    send_notification_email_task,
+    send_password_reset_email_task,
+    send_system_wide_notification_emails_task,
+    send_verification_email_task,
+    send_welcome_email_task,
+)
+from reference_app.modules.users import service
+from reference_app.modules.users.schemas import (
+    EmailOnly,
+    Login,
+    Notification,
+    PasswordResetConfirm,
+    Queued,
+    SignedUp,
+    SignUp,
+    UserRead,
+)
+from reference_app.modules.users.security import (
+    TokenError,
+    hash_password,
+    password_fingerprint,
+    read_token,
+    verify_password,
+)
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/users", tags=["users"])
+
+ACCEPTED = "if the address belongs to an account, an email is on its way"
+
+
+async def _enqueue(task: Any, **kwargs: Any) -> str:
+    try:
+        return (await task.kiq(**kwargs)).task_id
+    except Exception as exc:
+        logger.error("Could not enqueue %s: %s", task.task_name, type(exc).__name__)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the task broker is unavailable, try again"
+        ) from None
+
+
+def _secret() -> str:
+    return get_settings().SECRET_KEY.get_secret_value()
+
+
+# --8<-- [start:sign_up]
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SignedUp)
+async def sign_up(data: SignUp, db: AsyncSession = Depends(get_session)) -> SignedUp:
+    # `data.email` is already a valid address: pydantic's EmailStr answered 422 otherwise.
+    password_hash = await asyncio.to_thread(hash_password, data.password) if data.password else None
+    try:
+        user = await service.create(db, email=data.email, name=data.name,
+                                    password_hash=password_hash)  # fmt: skip
+    except service.EmailTakenError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    task_ids = [
+        await _enqueue(send_welcome_email_task, user_id=user.id),
+        await _enqueue(send_verification_email_task, user_id=user.id),
+    ]
+    return SignedUp(user=UserRead.model_validate(user), task_ids=task_ids)
+
+
+# --8<-- [end:sign_up]
+
+
+# --8<-- [start:verify]
+@router.get("/verify")
+async def verify_email(token: str, db: AsyncSession = Depends(get_session)) -> dict[str, Any]:
+    """The link in the verification email."""
+    settings = get_settings()
+    try:
+        data = read_token("verify-email", token, secret=_secret(),
+                          max_age=settings.VERIFY_TOKEN_MAX_AGE)  # fmt: skip
+    except TokenError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    user = await service.get(db, int(data["uid"]))
+    if user is None or user.email != data.get("email"):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "this link is not valid any more")
+    await service.mark_verified(db, user.id)
+    return {"status": "verified", "user_id": user.id, "email": user.email}
+
+
+# --8<-- [end:verify]
+
+
+@router.post("/verification/resend", status_code=status.HTTP_202_ACCEPTED)
+async def resend_verification(
+    data: EmailOnly, db: AsyncSession = Depends(get_session)
+) -> dict[str, str]:
+    user = await service.get_by_email(db, data.email)
+    if user is not None and not user.is_verified:
+        await _enqueue(send_verification_email_task, user_id=user.id)
+    return {"status": ACCEPTED}  # the same answer either way: no guessing who has an account
+
+
+@router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED)
+async def request_password_reset(
+    data: EmailOnly, db: AsyncSession = Depends(get_session)
+) -> dict[str, str]:
+    user = await service.get_by_email(db, data.email)
+    if user is not None and user.is_active:
+        await _enqueue(send_password_reset_email_task, user_id=user.id)
+    return {"status": ACCEPTED}
+
+
+async def _reset_user(token: str, db: AsyncSession):
+    try:
+        data = read_token("password-reset", token, secret=_secret(),
+                          max_age=get_settings().RESET_TOKEN_MAX_AGE)  # fmt: skip
+    except TokenError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    user = await service.get(db, int(data["uid"]))
+    if user is None or data.get("pw") != password_fingerprint(user.password_hash):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "this link was already used")
+    return user
+
+
+@router.get("/password-reset")
+async def check_reset_link(token: str, db: AsyncSession = Depends(get_session)) -> dict[str, Any]:
+    """The link in the reset email: a front end would show a form here; the API says whether
+    the token is good and where to post the new password."""
+    user = await _reset_user(token, db)
+    return {"token_valid": True, "email": user.email,
+            "next": "POST /users/password-reset/confirm {token, new_password}"}  # fmt: skip
+
+
+@router.post("/password-reset/confirm")
+async def confirm_password_reset(
+    data: PasswordResetConfirm, db: AsyncSession = Depends(get_session)
+) -> dict[str, str]:
+    user = await _reset_user(data.token, db)
+    new_hash = await asyncio.to_thread(hash_password, data.new_password)
+    await service.set_password_hash(db, user.id, new_hash)  # older reset links stop working
+    return {"status": "password changed"}
+
+
+@router.post("/login")
+async def login(data: Login, db: AsyncSession = Depends(get_session)) -> dict[str, int]:
+    user = await service.get_by_email(db, data.email)
+    stored = user.password_hash if user is not None else None
+    if user is None or not await asyncio.to_thread(verify_password, data.password, stored):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+    return {"user_id": user.id}
+
+
+@router.post(
+    "/{user_id}/notifications", status_code=status.HTTP_202_ACCEPTED, response_model=Queued
+)
+async def notify_user(
+    user_id: int, data: Notification, db: AsyncSession = Depends(get_session)
+) -> Queued:
+    if await service.get(db, user_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
+    task_id = await _enqueue(send_notification_email_task, user_id=user_id,
+                             subject=data.subject, message=data.message)  # fmt: skip
+    return Queued(task_id=task_id)
+
+
+# --8<-- [start:broadcast]
+@router.post("/broadcast", status_code=status.HTTP_202_ACCEPTED, response_model=Queued)
+async def broadcast(data: Notification, x_admin_token: str | None = Header(None)) -> Queued:
+    """Notify every active user. Needs the `X-Admin-Token` header to equal `ADMIN_TOKEN`."""
+    expected = get_settings().ADMIN_TOKEN
+    if expected is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "broadcasts are off: set ADMIN_TOKEN")
+    if not hmac.compare_digest((x_admin_token or "").encode(),
+                               expected.get_secret_value().encode()):  # fmt: skip
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid X-Admin-Token is needed")
+    task_id = await _enqueue(send_system_wide_notification_emails_task,
+                             subject=data.subject, message=data.message)  # fmt: skip
+    return Queued(task_id=task_id)
+
+
+# --8<-- [end:broadcast]
