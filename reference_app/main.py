@@ -22,8 +22,10 @@ from reference_app.infrastructure.database import create_engine_from_settings, c
 from reference_app.infrastructure.taskiq import email_broker
 from reference_app.infrastructure.taskiq.brokers import start_broker
 from reference_app.infrastructure.taskiq.registry import registered_tasks
+from reference_app.modules.email.router import router as mail_router
 from reference_app.modules.monitoring.router import router as monitoring_router
 from reference_app.modules.reports.router import router as reports_router
+from reference_app.modules.users.router import router as users_router
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 def create_app() -> FastAPI:
     app = FastAPI(title="Taskiq reference app", lifespan=lifespan)
     app.include_router(reports_router)
+    app.include_router(users_router)
+    app.include_router(mail_router)
     app.include_router(monitoring_router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

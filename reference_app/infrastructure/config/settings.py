@@ -64,6 +64,27 @@ class Settings(BaseSettings):
     TASKIQ_WAIT_TASKS_TIMEOUT: float = Field(10.0, gt=0)  # --wait-tasks-timeout
     TASKIQ_SHUTDOWN_TIMEOUT: float = Field(5.0, gt=0)  # --shutdown-timeout
 
+    # --- email over SMTP (modules/email). The defaults reach the mail catcher of `make run`.
+    SMTP_HOST: str = "localhost"
+    SMTP_PORT: int = Field(1025, ge=1, le=65535)
+    SMTP_USER: str | None = None  # unset: no login
+    SMTP_PASSWORD: SecretStr | None = None
+    SMTP_FROM: str = "Taskiq Cookbook <noreply@example.com>"
+    SMTP_TLS: Literal["none", "starttls", "tls"] = "none"  # tls: implicit TLS (port 465)
+    SMTP_TIMEOUT: float = Field(10.0, gt=0)  # s per SMTP command
+    SMTP_MAX_ATTEMPTS: int = Field(4, ge=1)  # tries per email before it is recorded failed
+    SMTP_RETRY_BACKOFF: float = Field(1.0, ge=0)  # s before the 2nd try; doubles each time
+    EMAIL_BATCH_SIZE: int = Field(100, ge=1)  # bulk: recipients read and sent per batch
+    EMAIL_CONCURRENCY: int = Field(4, ge=1)  # bulk: batches (SMTP connections) at once
+    MAIL_CATCHER_PATH: Path = Path("./var/mail-catcher.db")  # what /mail shows
+
+    # --- signed links in emails, and the admin token of the broadcast endpoint
+    SECRET_KEY: SecretStr = SecretStr("dev-only-change-me")  # set your own in production
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"  # where links in emails point
+    VERIFY_TOKEN_MAX_AGE: int = Field(2 * 24 * 3600, ge=1)  # s a verification link works
+    RESET_TOKEN_MAX_AGE: int = Field(3600, ge=1)  # s a password reset link works
+    ADMIN_TOKEN: SecretStr | None = None  # unset: the broadcast endpoint is off
+
     # retries (taskiq's SmartRetryMiddleware) for tasks labelled retry_on_error=True
     TASKIQ_RETRY_MAX_TRIES: int = Field(3, ge=1)  # default when a task sets no max_retries
     TASKIQ_RETRY_DELAY: float = Field(1.0, ge=0)  # s before the first retry, then growing
