@@ -1,0 +1,1 @@
+"""Configuration: one settings class, three brokers, switched by environment variables."""
