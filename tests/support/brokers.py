@@ -105,7 +105,7 @@ class BrokerEnv:
             connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
             async with connection:
                 channel = await connection.channel()
-                for queue in (self.queue, f"{self.queue}.dead_letter"):
+                for queue in (self.queue, f"{self.queue}.dead_letter", f"{self.queue}.delay"):
                     await channel.queue_delete(queue)
                 await channel.exchange_delete(f"{self.queue}.exchange")
 

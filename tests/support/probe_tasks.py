@@ -56,3 +56,24 @@ async def app_title(request: Request = TaskiqDepends()) -> dict[str, object]:
     """Uses a FastAPI dependency inside a worker: taskiq-fastapi provides the app's Request."""
     state = request.app.state
     return {"title": request.app.title, "has_sessionmaker": hasattr(state, "sessionmaker")}
+
+
+@email_broker.task(task_name="probe.fail")
+async def fail(reason: str) -> None:
+    raise ValueError(f"boom: {reason}")
+
+
+@email_broker.task(task_name="probe.flaky", retry_on_error=True, max_retries=4)
+async def flaky(path: str, key: str, fail_times: int) -> int:
+    """Fails its first ``fail_times`` runs (counted in a SQLite file), then succeeds."""
+
+    def attempt() -> int:
+        with sqlite3.connect(path, timeout=30) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS attempts (key TEXT, at REAL)")
+            db.execute("INSERT INTO attempts VALUES (?, ?)", (key, time.time()))
+            return db.execute("SELECT count(*) FROM attempts WHERE key = ?", (key,)).fetchone()[0]
+
+    count = await asyncio.to_thread(attempt)
+    if count <= fail_times:
+        raise ConnectionError(f"attempt {count} of {key} failed")
+    return count

@@ -24,6 +24,11 @@ async def producer(env: BrokerEnv, **settings: object) -> AsyncIterator[AsyncBro
         await broker.shutdown()
 
 
-async def kick(broker: AsyncBroker, task_name: str, **kwargs: Any):
-    """Enqueue a task by name, as a process that does not import the task's module would."""
-    return await AsyncKicker(task_name, broker, {}).kiq(**kwargs)
+async def kick(
+    broker: AsyncBroker, task_name: str, *, labels: dict[str, Any] | None = None, **kwargs: Any
+):
+    """Enqueue a task by name, as a process that does not import the task's module would.
+
+    Such a process does not know the labels of the task's decorator: pass them if they matter.
+    """
+    return await AsyncKicker(task_name, broker, labels or {}).kiq(**kwargs)

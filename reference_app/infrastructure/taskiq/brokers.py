@@ -10,7 +10,7 @@ import contextlib
 import logging
 
 from pydantic import ValidationError
-from taskiq import AsyncBroker, InMemoryBroker
+from taskiq import AsyncBroker, InMemoryBroker, SmartRetryMiddleware
 from taskiq.serializers import JSONSerializer
 from taskiq_redis import RedisAsyncResultBackend
 
@@ -24,6 +24,7 @@ from reference_app.infrastructure.taskiq.middlewares import JsonArgumentsGuard
 from reference_app.infrastructure.taskiq.rabbitmq_broker import build_rabbitmq_broker
 from reference_app.infrastructure.taskiq.redis_broker import ReliableRedisStreamBroker
 from reference_app.infrastructure.taskiq.result_backend import DatabaseResultBackend
+from reference_app.infrastructure.taskiq.runs import TaskRunRecorder
 from reference_app.infrastructure.taskiq.sqlite_broker import SQLiteBroker
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,30 @@ def build_broker(settings: Settings) -> AsyncBroker:
                 settings.DATABASE_URL, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS
             )
         )
-    broker.add_middlewares(JsonArgumentsGuard())
+    broker.add_middlewares(
+        JsonArgumentsGuard(),
+        # Only tasks labelled retry_on_error=True are retried: exponential backoff with jitter,
+        # capped, then the task fails for good. The delay travels as a `delay` label, which
+        # every broker here honours.
+        SmartRetryMiddleware(
+            default_retry_count=settings.TASKIQ_RETRY_MAX_TRIES,
+            default_delay=settings.TASKIQ_RETRY_DELAY,
+            use_jitter=True,
+            use_delay_exponent=True,
+            max_delay_exponent=settings.TASKIQ_RETRY_MAX_DELAY,
+        ),
+    )
+    if settings.TASKIQ_RUNS_ENABLED:
+        broker.add_middlewares(
+            TaskRunRecorder(
+                settings.DATABASE_URL,
+                broker_name=settings.TASKIQ_BROKER_TYPE if settings.TASKIQ_ENABLED else "inmemory",
+                flush_interval=settings.TASKIQ_RUNS_FLUSH_INTERVAL,
+                max_age_seconds=settings.TASKIQ_RUNS_MAX_AGE_HOURS * 3600,
+                max_rows=settings.TASKIQ_RUNS_MAX_ROWS,
+                default_max_retries=settings.TASKIQ_RETRY_MAX_TRIES,
+            )
+        )
     return broker
 
 

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from aio_pika import DeliveryMode, Message
-from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
+from taskiq_aio_pika import AioPikaBroker, Exchange, Queue, QueueType
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,10 @@ def build_rabbitmq_broker(
         ],
         dead_letter_queue=Queue(name=dead_letter_name),
         dead_letter_queue_name=dead_letter_name,
+        # Messages with a `delay` label (retries with backoff) wait here, then expire into
+        # the task queue. Per-message expiry only happens at the head of a queue, so a long
+        # delay holds up shorter ones queued behind it: fine for retries, not for scheduling.
+        delay_queue=Queue(name=f"{queue_name}.delay", type=QueueType.CLASSIC),
         qos=prefetch,
         **connection_kwargs,
     )

@@ -57,6 +57,13 @@ def _stream_id(value: str) -> tuple[int, int]:
     return int(millis), int(sequence or 0)
 
 
+def _delay_seconds(message: BrokerMessage) -> float:
+    try:
+        return max(0.0, float(message.labels.get("delay") or 0))
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def _raise_if_cancelling() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
@@ -73,6 +80,17 @@ if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then
     return redis.error_reply('QUEUEFULL')
 end
 return redis.call('XADD', KEYS[1], '*', 'data', ARGV[2])
+"""
+
+
+# Move delayed messages whose time has come into the stream, atomically.
+MOVE_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
+for _, data in ipairs(due) do
+    redis.call('XADD', KEYS[2], '*', 'data', data)
+    redis.call('ZREM', KEYS[1], data)
+end
+return #due
 """
 
 
@@ -102,8 +120,16 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
     def dead_letter_stream(self) -> str:
         return f"{self.queue_name}:dead-letters"
 
+    @property
+    def delayed_key(self) -> str:
+        return f"{self.queue_name}:delayed"
+
     async def kick(self, message: BrokerMessage) -> None:
+        delay = _delay_seconds(message)
         async with Redis(connection_pool=self.connection_pool) as redis:
+            if delay > 0:  # e.g. a retry with backoff: parked in a sorted set until due
+                await redis.zadd(self.delayed_key, {message.message: time.time() + delay})
+                return
             try:
                 await redis.eval(ADD_IF_ROOM, 1, self.queue_name, self.maxlen, message.message)
             except ResponseError as exc:
@@ -153,9 +179,12 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
     # --8<-- [start:listen]
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         async with Redis(connection_pool=self.connection_pool) as redis:
-            next_reclaim = 0.0
+            next_reclaim = next_move = 0.0
             while True:
                 _raise_if_cancelling()
+                if time.monotonic() >= next_move:
+                    next_move = time.monotonic() + 0.2
+                    await redis.eval(MOVE_DUE, 2, self.delayed_key, self.queue_name, time.time())
                 if time.monotonic() >= next_reclaim:
                     next_reclaim = time.monotonic() + self.reclaim_interval
                     for message in await self._reclaim(redis):

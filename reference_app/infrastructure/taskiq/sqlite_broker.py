@@ -72,6 +72,13 @@ RETURNING id, task_id, task_name, payload, deliveries
 # --8<-- [end:claim]
 
 
+def _delay_seconds(message: BrokerMessage) -> float:
+    try:
+        return max(0.0, float(message.labels.get("delay") or 0))
+    except (TypeError, ValueError):
+        return 0.0
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     """A message that was moved aside, and why."""
@@ -138,11 +145,17 @@ class SQLiteBroker(AsyncBroker):
 
     # -- producer side --------------------------------------------------------------------
     async def kick(self, message: BrokerMessage) -> None:
+        now = time.time()
+        # A `delay` label (taskiq's retry middleware sets one) keeps the message unclaimable
+        # until then: the same column as a lease, so claiming needs no extra condition.
+        not_before = now + _delay_seconds(message)
         await self.db.execute(
-            "INSERT INTO taskiq_messages (queue, task_id, task_name, payload, enqueued_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (self.queue_name, message.task_id, message.task_name, message.message, time.time()),
-        )
+            "INSERT INTO taskiq_messages "
+            "(queue, task_id, task_name, payload, enqueued_at, lease_until) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (self.queue_name, message.task_id, message.task_name, message.message, now,
+             not_before),
+        )  # fmt: skip
 
     # -- consumer side --------------------------------------------------------------------
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:

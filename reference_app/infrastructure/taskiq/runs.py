@@ -1,0 +1,257 @@
+"""Task runs: what every task did, recorded by a middleware, readable by the web process.
+
+``TaskRunRecorder`` is a taskiq middleware. It notes each run's lifecycle (queued at
+``.kiq()``, started, succeeded with its duration, failed with the error type and message,
+retried, started again after a redelivery) in the app's database, table ``task_runs``, one row
+per task id. Every process writes there (the web process the *queued* event, the workers the
+rest), so the web process can show what happens across processes and brokers.
+
+Recording must not slow tasks down: events are buffered in memory and written in one batch
+every ``flush_interval`` seconds (and on shutdown) by a background task, so a task pays for an
+append to a list, not for a database round trip. The price: a process killed with SIGKILL
+loses the events of its last ``flush_interval``. Monitoring is best effort; delivery is not.
+Old runs are pruned by age and by count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    case,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from taskiq import TaskiqMessage, TaskiqMiddleware, TaskiqResult
+
+from reference_app.infrastructure.database import Base, create_engine_from_settings
+
+logger = logging.getLogger(__name__)
+
+# On the app's metadata, so the web process creates it with the other tables.
+metadata = Base.metadata
+task_runs = Table(
+    "task_runs",
+    metadata,
+    Column("task_id", String(64), primary_key=True),
+    Column("task_name", String(200), nullable=False, index=True),
+    Column("broker", String(50), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("rank", Integer, nullable=False),
+    Column("queued_at", Float, index=True),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("duration_ms", Float),
+    Column("starts", Integer, nullable=False, default=0),  # > 1: redelivered or retried
+    Column("retries", Integer, nullable=False, default=0),
+    Column("error_type", String(200)),
+    Column("error_message", Text),
+    Column("worker_pid", Integer),
+    Column("labels", JSON(none_as_null=True)),
+    Column("updated_at", Float, nullable=False, index=True),
+)
+
+# A later event never overwrites a more final status (events from different processes can
+# arrive in any order): queued < started/retried < succeeded/failed.
+RANK = {"queued": 0, "started": 1, "retried": 1, "retrying": 1, "succeeded": 2, "failed": 2}
+PUBLIC_LABELS = ("timeout", "retry_on_error", "max_retries", "priority", "delay")
+
+
+@dataclass
+class RunEvent:
+    task_id: str
+    task_name: str
+    status: str
+    at: float = field(default_factory=time.time)
+    labels: dict[str, Any] | None = None
+    duration_ms: float | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+class TaskRunRecorder(TaskiqMiddleware):
+    """Records task runs in ``task_runs``. Add it to a broker with ``add_middlewares``."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        broker_name: str,
+        flush_interval: float = 0.5,
+        max_age_seconds: float = 7 * 24 * 3600,
+        max_rows: int = 100_000,
+        default_max_retries: int = 3,  # SmartRetryMiddleware's default_retry_count
+    ) -> None:
+        super().__init__()
+        self.database_url = database_url
+        self.broker_name = broker_name
+        self.flush_interval = flush_interval
+        self.max_age_seconds = max_age_seconds
+        self.max_rows = max_rows
+        self.default_max_retries = default_max_retries
+        self._events: list[RunEvent] = []
+        self._errors: dict[str, BaseException] = {}
+        self._engine: AsyncEngine | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._flushes = 0
+        self._lock = asyncio.Lock()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def startup(self) -> None:
+        self._engine = create_engine_from_settings(self.database_url)
+        async with self._engine.begin() as connection:
+            await connection.run_sync(metadata.create_all, checkfirst=True)
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
+
+    async def shutdown(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        await self.flush()
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    # -- the hooks: each only appends to a list ---------------------------------------------
+    def post_send(self, message: TaskiqMessage) -> None:
+        labels = {k: v for k, v in message.labels.items() if k in PUBLIC_LABELS}
+        self._events.append(RunEvent(message.task_id, message.task_name, "queued", labels=labels))
+
+    def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
+        status = "retried" if int(message.labels.get("_retries", 0) or 0) else "started"
+        self._events.append(RunEvent(message.task_id, message.task_name, status))
+        return message
+
+    def _will_retry(self, message: TaskiqMessage) -> bool:
+        """Whether taskiq's SmartRetryMiddleware will run this failed task again."""
+        labels = message.labels
+        if str(labels.get("retry_on_error", "")).lower() not in ("true", "1"):
+            return False
+        retries = int(labels.get("_retries", 0) or 0) + 1
+        return retries < int(labels.get("max_retries", self.default_max_retries))
+
+    def on_error(
+        self, message: TaskiqMessage, result: TaskiqResult[Any], exception: BaseException
+    ) -> None:
+        # Runs before the retry middleware replaces the error with NoResultError.
+        self._errors[message.task_id] = exception
+
+    def post_execute(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+        error = self._errors.pop(message.task_id, None) or result.error
+        status = "succeeded"
+        if result.is_err:
+            status = "retrying" if self._will_retry(message) else "failed"
+        self._events.append(
+            RunEvent(
+                message.task_id,
+                message.task_name,
+                status,
+                duration_ms=round(result.execution_time * 1000, 3),
+                error_type=type(error).__name__ if error is not None else None,
+                error_message=str(error)[:2000] if error is not None else None,
+            )
+        )
+
+    # -- writing ----------------------------------------------------------------------------
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            try:
+                await self.flush()
+            except Exception:  # the database is busy or down: keep the events, try again
+                logger.warning("Could not record task runs; will retry", exc_info=True)
+
+    async def flush(self) -> None:
+        """Write the buffered events now (tests and shutdown call it directly)."""
+        if self._engine is None or not self._events:
+            return
+        async with self._lock:
+            events, self._events = self._events, []
+            try:
+                async with self._engine.begin() as connection:
+                    for event in events:
+                        await connection.execute(self._upsert(event))
+                    self._flushes += 1
+                    if self._flushes % 50 == 1:  # now and then is enough
+                        await self.prune(connection)
+            except BaseException:
+                self._events[:0] = events  # nothing is dropped on a failed write
+                raise
+
+    def _upsert(self, event: RunEvent) -> Any:
+        assert self._engine is not None
+        insert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        started = event.status in ("started", "retried")
+        values = {
+            "task_id": event.task_id,
+            "task_name": event.task_name,
+            "broker": self.broker_name,
+            "status": event.status,
+            "rank": RANK[event.status],
+            "queued_at": event.at if event.status == "queued" else None,
+            "started_at": event.at if started else None,
+            "finished_at": event.at if RANK[event.status] == 2 or event.duration_ms else None,
+            "duration_ms": event.duration_ms,
+            "starts": 1 if started else 0,
+            "retries": 1 if event.status == "retried" else 0,
+            "error_type": event.error_type,
+            "error_message": event.error_message,
+            "worker_pid": os.getpid() if event.status != "queued" else None,
+            "labels": event.labels,
+            "updated_at": event.at,
+        }
+        statement = insert(task_runs).values(**values)
+        new, old = statement.excluded, task_runs.c
+        newer = new.rank >= old.rank
+        return statement.on_conflict_do_update(
+            index_elements=[old.task_id],
+            set_={
+                "status": case((newer, new.status), else_=old.status),
+                "rank": case((newer, new.rank), else_=old.rank),
+                "queued_at": func.coalesce(old.queued_at, new.queued_at),
+                "started_at": func.coalesce(new.started_at, old.started_at),
+                "finished_at": func.coalesce(new.finished_at, old.finished_at),
+                "duration_ms": func.coalesce(new.duration_ms, old.duration_ms),
+                "starts": old.starts + new.starts,
+                "retries": old.retries + new.retries,
+                "error_type": func.coalesce(new.error_type, old.error_type),
+                "error_message": func.coalesce(new.error_message, old.error_message),
+                "worker_pid": func.coalesce(new.worker_pid, old.worker_pid),
+                "labels": func.coalesce(old.labels, new.labels),
+                "updated_at": new.updated_at,
+            },
+        )
+
+    async def prune(self, connection: Any) -> None:
+        """Delete runs older than ``max_age_seconds``, then all but the newest ``max_rows``."""
+        cutoff = time.time() - self.max_age_seconds
+        await connection.execute(delete(task_runs).where(task_runs.c.updated_at < cutoff))
+        count = (await connection.execute(select(func.count()).select_from(task_runs))).scalar()
+        if count and count > self.max_rows:
+            oldest_kept = (
+                select(task_runs.c.updated_at)
+                .order_by(task_runs.c.updated_at.desc())
+                .offset(self.max_rows - 1)
+                .limit(1)
+                .scalar_subquery()
+            )
+            await connection.execute(delete(task_runs).where(task_runs.c.updated_at < oldest_kept))

@@ -1,0 +1,101 @@
+"""The run recorder on its own: events in any order, batched writes, bounded storage."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import create_async_engine
+from taskiq import TaskiqMessage, TaskiqResult
+
+from reference_app.infrastructure.taskiq.runs import TaskRunRecorder, task_runs
+
+
+def message(task_id: str, **labels) -> TaskiqMessage:
+    return TaskiqMessage(task_id=task_id, task_name="demo", labels=labels, args=[], kwargs={})
+
+
+def result(error: BaseException | None = None) -> TaskiqResult:
+    return TaskiqResult(is_err=error is not None, return_value=None, execution_time=0.25,
+                        error=error)  # fmt: skip
+
+
+async def recorder(tmp_path, **kwargs) -> TaskRunRecorder:
+    r = TaskRunRecorder(f"sqlite+aiosqlite:///{tmp_path / 'runs.db'}", broker_name="sqlite",
+                        flush_interval=3600, **kwargs)  # fmt: skip
+    await r.startup()
+    return r
+
+
+async def rows(r: TaskRunRecorder):
+    async with r._engine.connect() as connection:
+        return {row.task_id: row for row in await connection.execute(select(task_runs))}
+
+
+async def test_a_late_queued_event_does_not_undo_a_finished_run(tmp_path):
+    worker = await recorder(tmp_path)
+    web = await recorder(tmp_path)
+    try:
+        worker.pre_execute(message("t1"))
+        worker.post_execute(message("t1"), result())
+        await worker.flush()
+        web.post_send(message("t1", timeout=30, secret_label="x"))  # flushed later
+        await web.flush()
+        (row,) = (await rows(web)).values()
+        assert row.status == "succeeded" and row.duration_ms == 250
+        assert row.queued_at is not None and row.starts == 1
+        assert row.labels == {"timeout": 30}  # only the labels worth showing
+    finally:
+        await worker.shutdown()
+        await web.shutdown()
+
+
+async def test_events_wait_in_memory_until_a_flush(tmp_path):
+    r = await recorder(tmp_path)
+    try:
+        for n in range(100):
+            r.post_send(message(f"t{n}"))
+        assert await rows(r) == {}  # the hooks themselves never touched the database
+        await r.flush()
+        assert len(await rows(r)) == 100
+    finally:
+        await r.shutdown()
+
+
+async def test_storage_stays_bounded_by_count_and_age(tmp_path):
+    r = await recorder(tmp_path, max_rows=150, max_age_seconds=3600)
+    try:
+        for n in range(1000):
+            r.post_send(message(f"t{n}"))
+        await r.flush()
+        async with r._engine.begin() as connection:
+            old = time.time() - 7200
+            await connection.execute(
+                task_runs.update().where(task_runs.c.task_id.in_(["t998", "t999"]))
+                .values(updated_at=old)
+            )  # fmt: skip
+            await r.prune(connection)
+            count = (await connection.execute(select(func.count()).select_from(task_runs))).scalar()
+        assert count <= 150
+        assert {"t998", "t999"}.isdisjoint(await rows(r))  # too old, though among the newest
+    finally:
+        await r.shutdown()
+
+
+async def test_a_failed_write_keeps_the_events_for_the_next_flush(tmp_path):
+    r = await recorder(tmp_path)
+    try:
+        r.post_send(message("kept"))
+        engine = r._engine
+        # The database goes away: a file that cannot be opened.
+        r._engine = create_async_engine("sqlite+aiosqlite:////proc/no-such-dir/runs.db")
+        with pytest.raises(OperationalError):
+            await r.flush()
+        await r._engine.dispose()
+        r._engine = engine  # and comes back
+        await r.flush()
+        assert "kept" in await rows(r)
+    finally:
+        await r.shutdown()
