@@ -98,6 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     if settings.TASKIQ_ENABLED:
         commands.append([python, "-m", "reference_app.infrastructure.taskiq.run_worker"])
+    # The local mail catcher, unless SMTP points elsewhere or something (Mailpit?) listens.
+    mail = f"{settings.SMTP_HOST}:{settings.SMTP_PORT} (not ours: SMTP_HOST is not local)"
+    if settings.SMTP_HOST in ("localhost", "127.0.0.1", "::1"):
+        if _port_free("127.0.0.1", settings.SMTP_PORT):
+            commands.append([python, "-m", "reference_app.modules.email.catcher",
+                             "--host", "127.0.0.1", "--port", str(settings.SMTP_PORT)])  # fmt: skip
+            mail = f"smtp://127.0.0.1:{settings.SMTP_PORT} (mail catcher), read at {{base}}/mail"
+        else:
+            mail = f"port {settings.SMTP_PORT} is taken (Mailpit?): emails go there"
 
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
@@ -117,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"\n  API        {base}/\n  API docs   {base}/docs\n"
                 f"  Broker     {settings.broker_location()}\n"
+                f"  Mail       {mail.format(base=base)}\n"
                 "  Try        curl -X POST "
                 f"{base}/reports -H 'content-type: application/json' "
                 '-d \'{"title": "demo", "values": [1, 2, 3]}\'\n'
