@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from tests.support import probe_tasks
+from tests.support.processes import ROOT
 from tests.support.producer import kick, producer
 from tests.support.waiting import wait_for
 
@@ -99,3 +100,56 @@ def test_runs_recorded_by_the_web_process_and_two_workers_agree(
     with sqlite3.connect(broker_env.database_path) as db:
         executed = db.execute("SELECT count(*) FROM reports WHERE runs = 1").fetchone()[0]
     assert executed == 40
+
+
+def test_the_tasks_page_shows_registry_counts_and_errors(tmp_path, start_worker, start_api):
+    from tests.support.brokers import BrokerEnv
+
+    env = BrokerEnv("sqlite", tmp_path)
+    start_worker(env)
+    api = start_api(env)
+    with api.client() as client:
+        queued = client.post("/reports", json={"title": "x", "values": [1]}).json()
+        wait_run(client, queued["task_id"], lambda r: r["status"] == "succeeded", "the run")
+        page = client.get("/tasks")
+    assert page.status_code == 200
+    html = page.text
+    assert '<meta http-equiv="refresh" content="2">' in html
+    assert "<code>process_report</code>" in html
+    assert "reference_app.modules.reports.tasks.process_report_task" in html  # registry
+    assert 'class="succeeded" data-count="succeeded">1<' in html
+
+
+def test_the_page_in_a_browser_shows_counts_changing_while_tasks_run(
+    tmp_path, start_worker, start_api
+):
+    from selenium.webdriver.common.by import By
+
+    from tests.support.brokers import BrokerEnv
+    from tests.support.browser import chromium
+
+    env = BrokerEnv("sqlite", tmp_path)
+    start_worker(env, TASKIQ_WORKER_CONCURRENCY=1)
+    api = start_api(env)
+    with chromium(tmp_path) as browser, api.client() as client:
+        for n in range(30):  # about 6 s of work: the page refreshes every 2 s meanwhile
+            client.post("/reports", json={"title": f"r{n}", "values": [n], "delay_ms": 200})
+        browser.get(f"{api.base_url}/tasks")
+
+        def succeeded() -> int:
+            cells = browser.find_elements(
+                By.CSS_SELECTOR, 'tr[data-task="process_report"] td[data-count="succeeded"]'
+            )
+            try:
+                return int(cells[0].text) if cells else 0
+            except Exception:  # the page was replaced under us by its refresh: read again
+                return 0
+
+        first = wait_for(lambda: succeeded() or None, timeout=20, what="a first count")
+        later = wait_for(lambda: (n := succeeded()) > first and n, timeout=20,
+                         what="the count to grow on its own")  # fmt: skip
+        assert browser.title.startswith("Tasks")
+        shots = ROOT / "build" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(shots / "tasks-page.png"))
+    assert later > first
