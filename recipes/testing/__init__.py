@@ -1,0 +1,1 @@
+"""Testing tasks: as plain functions, in memory with overrides, and against a real worker."""
