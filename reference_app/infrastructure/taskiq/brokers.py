@@ -103,6 +103,7 @@ def build_broker(settings: Settings) -> AsyncBroker:
             max_delay_exponent=settings.TASKIQ_RETRY_MAX_DELAY,
         ),
     )
+    # --8<-- [start:recorder]
     if settings.TASKIQ_RUNS_ENABLED:
         broker.add_middlewares(
             TaskRunRecorder(
@@ -114,6 +115,7 @@ def build_broker(settings: Settings) -> AsyncBroker:
                 default_max_retries=settings.TASKIQ_RETRY_MAX_TRIES,
             )
         )
+    # --8<-- [end:recorder]
     return broker
 
 

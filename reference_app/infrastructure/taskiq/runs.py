@@ -132,6 +132,7 @@ class TaskRunRecorder(TaskiqMiddleware):
             self._engine = None
 
     # -- the hooks: each only appends to a list ---------------------------------------------
+    # --8<-- [start:hooks]
     def post_send(self, message: TaskiqMessage) -> None:
         labels = {k: v for k, v in message.labels.items() if k in PUBLIC_LABELS}
         self._events.append(RunEvent(message.task_id, message.task_name, "queued", labels=labels))
@@ -170,6 +171,8 @@ class TaskRunRecorder(TaskiqMiddleware):
                 error_message=str(error)[:2000] if error is not None else None,
             )
         )
+
+    # --8<-- [end:hooks]
 
     # -- writing ----------------------------------------------------------------------------
     async def _flush_forever(self) -> None:
