@@ -1,0 +1,1 @@
+"""Retries with backoff, timeouts, idempotent tasks, and tasks that keep failing."""
