@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     TASKIQ_RUNS_FLUSH_INTERVAL: float = Field(0.5, gt=0, le=60)  # s between batched writes
     TASKIQ_RUNS_MAX_AGE_HOURS: float = Field(168, gt=0)  # older runs are pruned
     TASKIQ_RUNS_MAX_ROWS: int = Field(100_000, ge=100)  # and only the newest are kept
+
+    # --- taskiq-dashboard, an optional extra (pip install '.[dashboard]'): off when unset ---
+    TASKIQ_DASHBOARD_URL: str | None = None  # e.g. http://localhost:8001/
+    TASKIQ_DASHBOARD_TOKEN: SecretStr | None = None  # its TASKIQ_DASHBOARD__API__TOKEN
     # --8<-- [end:settings]
 
     @field_validator("TASKIQ_BROKER_TYPE", mode="before")

@@ -20,6 +20,7 @@ from reference_app.infrastructure.config import (
     describe_validation_error,
     get_settings,
 )
+from reference_app.infrastructure.taskiq.dashboard import add_dashboard
 from reference_app.infrastructure.taskiq.middlewares import JsonArgumentsGuard
 from reference_app.infrastructure.taskiq.rabbitmq_broker import build_rabbitmq_broker
 from reference_app.infrastructure.taskiq.redis_broker import ReliableRedisStreamBroker
@@ -116,6 +117,7 @@ def build_broker(settings: Settings) -> AsyncBroker:
             )
         )
     # --8<-- [end:recorder]
+    add_dashboard(broker, settings)  # taskiq-dashboard, only if TASKIQ_DASHBOARD_URL is set
     return broker
 
 
