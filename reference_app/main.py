@@ -13,14 +13,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from reference_app.infrastructure.config import get_settings
-from reference_app.infrastructure.database import create_engine_from_settings, create_tables
+from reference_app.infrastructure.database import (
+    create_engine_from_settings,
+    create_tables,
+    probe_database,
+)
 from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.brokers import start_broker
+from reference_app.infrastructure.taskiq.health import STATE, probe, start_or_keep_trying
 from reference_app.infrastructure.taskiq.registry import registered_tasks
 from reference_app.modules.email.router import router as mail_router
 from reference_app.modules.monitoring.router import router as monitoring_router
@@ -38,12 +42,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await create_tables(engine)
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     in_worker = email_broker.is_worker_process
+    reconnecting = None
     if not in_worker:
-        await start_broker(email_broker, settings)  # fails fast, with one clear line
+        # Broker down? One warning line, then background reconnects; routes answer 503.
+        reconnecting = await start_or_keep_trying(email_broker, settings)
     try:
         yield
     finally:
-        if not in_worker:
+        if reconnecting is not None:
+            reconnecting.cancel()
+        if not in_worker and STATE.ready:
             await email_broker.shutdown()
         await engine.dispose()
 
@@ -75,6 +83,25 @@ def create_app() -> FastAPI:
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:
+        """The process answers. Nothing else is checked."""
         return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["health"])
+    async def ready(request: Request) -> JSONResponse:
+        """The database and the broker answer; 503 if either does not."""
+        checks = {
+            "database": await probe_database(request.app.state.sessionmaker),
+            "broker": {
+                "type": get_settings().TASKIQ_BROKER_TYPE
+                if get_settings().TASKIQ_ENABLED
+                else "inmemory",
+                **await probe(email_broker),
+            },
+        }
+        healthy = all(check["ok"] for check in checks.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", **checks},
+            status_code=200 if healthy else 503,
+        )
 
     return app

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.support.brokers import BrokerEnv, require_server
-from tests.support.processes import ROOT, ApiServer
+from tests.support.processes import ROOT
 from tests.support.servers import private_redis
 
 SECRET = "s3cret-Pa55word"
@@ -93,23 +93,6 @@ def test_the_worker_refuses_a_wrong_redis_password(tmp_path):
     assert "AuthenticationError" in output
     assert SECRET not in output and "the-right-one" not in output
     assert seconds < 15
-
-
-def test_the_api_does_not_start_against_a_broker_that_is_down(tmp_path):
-    env = BrokerEnv("redis", tmp_path).process_env(
-        TASKIQ_REDIS_PORT="1", TASKIQ_REDIS_PASSWORD=SECRET
-    )
-    server = ApiServer(env, tmp_path / "api.log")
-    server.start()
-    try:
-        code = server.wait_exit(timeout=30)
-    finally:
-        server.stop()
-    log = server.log()
-    assert code != 0
-    assert "cannot use the redis broker (redis at redis://127.0.0.1:1/13)" in log
-    assert "TASKIQ_REDIS_HOST" in log
-    assert SECRET not in log
 
 
 def test_a_worker_with_tasks_disabled_explains_why_it_has_nothing_to_do(tmp_path):

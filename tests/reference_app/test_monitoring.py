@@ -81,7 +81,9 @@ def test_runs_recorded_by_the_web_process_and_two_workers_agree(
     api = start_api(broker_env)
     with api.client() as client:
         task_ids = {
-            client.post("/reports", json={"title": f"r{n}", "values": [n]}).json()["task_id"]
+            client.post("/reports", json={"title": f"r{n}", "values": [n], "delay_ms": 50}).json()[
+                "task_id"
+            ]
             for n in range(40)
         }
 

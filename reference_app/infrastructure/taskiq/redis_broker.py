@@ -41,7 +41,9 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
@@ -113,6 +115,7 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         self.lease_seconds = lease_seconds
         self.max_deliveries = max_deliveries
         self._renewals: dict[bytes, asyncio.Task[None]] = {}
+        self._next_move = self._next_reclaim = 0.0
         # Look for abandoned messages several times per lease, and at least every 5 s.
         self.reclaim_interval = min(max(lease_seconds / 4, 0.2), 5.0)
 
@@ -179,30 +182,51 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
     # --8<-- [start:listen]
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         async with Redis(connection_pool=self.connection_pool) as redis:
-            next_reclaim = next_move = 0.0
+            outage = 0.0  # seconds to wait before the next try while Redis is away
             while True:
                 _raise_if_cancelling()
-                if time.monotonic() >= next_move:
-                    next_move = time.monotonic() + 0.2
-                    await redis.eval(MOVE_DUE, 2, self.delayed_key, self.queue_name, time.time())
-                if time.monotonic() >= next_reclaim:
-                    next_reclaim = time.monotonic() + self.reclaim_interval
-                    for message in await self._reclaim(redis):
-                        yield message
-                    _raise_if_cancelling()
-                fetched = await redis.xreadgroup(
-                    self.consumer_group_name,
-                    self.consumer_name,
-                    {self.queue_name: ">"},
-                    count=self.count,
-                    noack=False,
-                )
-                if not fetched:
+                try:
+                    messages = await self._next_messages(redis)
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    outage = min(max(outage * 2, 0.5), 5.0)
+                    logger.warning("Redis is unreachable (%s); trying again in %.1f s", exc, outage)
+                    await asyncio.sleep(outage)
+                    continue
+                except ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    logger.warning("The consumer group is gone (a Redis restart?): recreating it")
+                    await self._declare_consumer_group()
+                    continue
+                if outage:
+                    logger.warning("Redis is back: consuming again.")
+                    outage = 0.0
+                if not messages:
                     await asyncio.sleep(self.poll_interval)
                     continue
-                for stream, entries in fetched:
-                    for msg_id, fields in entries:
-                        yield self._message(stream, msg_id, fields)
+                for message in messages:
+                    yield message
+
+    async def _next_messages(self, redis: Redis) -> list[AckableMessage]:
+        """Due delayed messages moved in; abandoned ones reclaimed now and then; one new."""
+        now = time.monotonic()
+        if now >= self._next_move:
+            self._next_move = now + 0.2
+            await redis.eval(MOVE_DUE, 2, self.delayed_key, self.queue_name, time.time())
+        messages = []
+        if now >= self._next_reclaim:
+            self._next_reclaim = now + self.reclaim_interval
+            messages = await self._reclaim(redis)
+        fetched = await redis.xreadgroup(
+            self.consumer_group_name,
+            self.consumer_name,
+            {self.queue_name: ">"},
+            count=self.count,
+            noack=False,
+        )
+        for stream, entries in fetched or []:
+            messages += [self._message(stream, msg_id, fields) for msg_id, fields in entries]
+        return messages
 
     # --8<-- [end:listen]
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_app.infrastructure.database import get_session
+from reference_app.infrastructure.taskiq.health import BrokerUnavailable, enqueue
 from reference_app.modules.reports import service
 from reference_app.modules.reports.schemas import ReportCreate, ReportQueued, ReportRead
 from reference_app.modules.reports.tasks import process_report_task
@@ -24,15 +25,15 @@ async def create_report(
     task_id = uuid4().hex
     report = await service.create(db, data, task_id=task_id)
     try:
-        task = (
-            await process_report_task.kicker()
-            .with_task_id(task_id)
-            .kiq(report_id=report.id, user_id=data.user_id)
+        task = await enqueue(
+            process_report_task.kicker().with_task_id(task_id),
+            report_id=report.id,
+            user_id=data.user_id,
         )
-    except Exception as exc:
+    except BrokerUnavailable as exc:  # answered within 2 s, never a hanging request
         await service.mark_failed(db, report.id, "not queued: the task broker is unavailable")
         await db.commit()
-        logger.error("Could not enqueue report %s: %s", report.id, type(exc).__name__)
+        logger.error("Could not enqueue report %s: %s", report.id, exc)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "the task broker is unavailable, try again"
         ) from None
