@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import InMemoryBroker
 from taskiq.kicker import AsyncKicker
@@ -20,9 +21,11 @@ from reference_app.infrastructure.taskiq import build_broker
 from reference_app.infrastructure.taskiq.deps import get_db_session
 from reference_app.infrastructure.taskiq.run_worker import worker_process
 
+pytestmark = pytest.mark.asyncio
+
 
 # --8<-- [start:fixtures]
-@pytest.fixture
+@pytest_asyncio.fixture
 async def sessions(tmp_path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A throw-away database with the tables, and one order (id 1, total 200)."""
     engine = create_engine_from_settings(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
