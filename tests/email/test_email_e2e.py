@@ -35,8 +35,11 @@ def test_sign_up_sends_welcome_and_a_verification_link_that_works(
         assert response.status_code == 201, response.text
         assert len(response.json()["task_ids"]) == 2
 
-        mails = wait_for(lambda: len(smtp.to("ada@example.com")) == 2 and smtp.to("ada@example.com"),
-                         timeout=30, what="welcome and verification emails")  # fmt: skip
+        mails = wait_for(
+            lambda: len(got := smtp.to("ada@example.com")) == 2 and got,
+            timeout=30,
+            what="welcome and verification emails",
+        )
         by_subject = {m.subject: m for m in mails}
         assert set(by_subject) == {"Welcome to the Taskiq Cookbook", "Confirm your email address"}
         for mail in mails:

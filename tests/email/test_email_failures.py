@@ -113,7 +113,7 @@ async def test_bulk_goes_past_bad_addresses_and_a_redelivery_sends_nothing_twice
 ):
     start_worker(broker_env, **mail_settings, EMAIL_BATCH_SIZE=7, EMAIL_CONCURRENCY=3)
     good = [f"r{n}@example.com" for n in range(30)]
-    recipients = good[:10] + ["not an address", "reject-me@example.com"] + good[10:]
+    recipients = [*good[:10], "not an address", "reject-me@example.com", *good[10:]]
     async with producer(broker_env) as broker:
         task = await kick(broker, "send_bulk_email", recipients=recipients, subject="News",
                           text="Hello", campaign="news-1")  # fmt: skip

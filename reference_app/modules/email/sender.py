@@ -8,8 +8,8 @@ it: after the server said "354, send the data" and right before the final ``.`` 
   the redelivered task sends it, once;
 * after it, the row says ``sent`` and the redelivered task skips it.
 
-Only a kill inside the few microseconds between the database commit and one socket write
-could lose an email; none can make one go out twice.
+None can make one go out twice. A kill in the event-loop turn between the end of the commit
+and the write (well under a millisecond) loses that one email: at most one per connection.
 """
 
 from __future__ import annotations
