@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import get_session
+from reference_app.infrastructure.security import require_admin
 from reference_app.infrastructure.taskiq.registry import registered_tasks, tasks_per_broker
 from reference_app.modules.monitoring import service
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(prefix="/tasks", tags=["tasks"], dependencies=[Depends(require_admin)])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 Status = Literal["queued", "started", "retried", "retrying", "succeeded", "failed"]
 
