@@ -100,3 +100,18 @@ def test_a_worker_with_tasks_disabled_explains_why_it_has_nothing_to_do(tmp_path
     code, output, _ = run_worker(env)
     assert code == 2
     assert "TASKIQ_ENABLED=false" in output
+
+
+def test_a_task_module_the_worker_cannot_import_is_one_line_not_a_restart_loop(tmp_path):
+    env = BrokerEnv("sqlite", tmp_path).process_env()
+    proc = subprocess.run(
+        [sys.executable, "-m", "reference_app.infrastructure.taskiq.run_worker",
+         "my_project.no_such_tasks", "--log-level", "DEBUG"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    assert lines == [
+        "worker: the worker cannot import 'my_project.no_such_tasks': "
+        "ModuleNotFoundError: No module named 'my_project'"
+    ]

@@ -15,7 +15,7 @@ class TaskArgumentError(TypeError):
 def _hint(value: Any) -> str:
     kind = type(value).__name__
     module = type(value).__module__
-    if module.startswith("sqlalchemy"):
+    if module.startswith("sqlalchemy") or hasattr(type(value), "__mapper__"):
         return (
             f"a SQLAlchemy {kind} cannot leave this process: pass the row's id and load it "
             "in the task with `db: AsyncSession = TaskiqDepends(get_db_session)`"

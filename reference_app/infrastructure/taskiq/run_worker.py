@@ -21,6 +21,7 @@ the command line come last and win; module names given first are imported by the
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import shlex
 import signal
@@ -62,6 +63,23 @@ def worker_argv(settings: Settings, extra: list[str] | None = None) -> list[str]
 # --8<-- [end:worker_argv]
 
 
+def check_imports(extra: list[str]) -> None:
+    """Import what the worker processes will import, so that a missing module is one clear
+    line here instead of worker processes dying and restarting in a loop."""
+    modules = [BROKER.partition(":")[0]]
+    for arg in extra:  # the extra task modules come first, before any flag
+        if arg.startswith("-"):
+            break
+        modules.append(arg)
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            raise ConfigurationError(
+                f"the worker cannot import {name!r}: {type(exc).__name__}: {exc}"
+            ) from None
+
+
 def main(extra: list[str] | None = None) -> None:
     extra = sys.argv[1:] if extra is None else extra
     try:
@@ -76,6 +94,7 @@ def main(extra: list[str] | None = None) -> None:
             )
         with quiet_logs():  # client libraries log their own retries; we say it once
             asyncio.run(check_broker(settings))
+        check_imports(extra)
     except ConfigurationError as exc:
         print(f"worker: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None

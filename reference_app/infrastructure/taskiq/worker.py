@@ -31,6 +31,8 @@ def discover_task_modules(package_name: str = FEATURES_PACKAGE) -> list[str]:
     An error inside a tasks module is raised, not skipped: a worker that silently lacks a task
     would leave its messages waiting forever.
     """
+    if importlib.util.find_spec(package_name.partition(".")[0]) is None or _missing(package_name):
+        return []  # a project with no feature package (yet): only the modules given to the worker
     package = importlib.import_module(package_name)
     imported = []
     for feature in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
@@ -68,10 +70,18 @@ async def _stop_signal_tick(state: TaskiqState) -> None:
         tick.cancel()
 
 
+def _missing(module_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(module_name) is None
+    except ModuleNotFoundError:  # a parent package is missing
+        return True
+
+
 # --8<-- [start:worker]
 task_modules = discover_task_modules()
 # Run the FastAPI app's lifespan inside each worker, so tasks can use what it sets up.
-taskiq_fastapi.init(email_broker, APP_FACTORY)
+if not _missing(APP_FACTORY.partition(":")[0]):  # a project without the app: tasks only
+    taskiq_fastapi.init(email_broker, APP_FACTORY)
 email_broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, dispose_task_engine)
 email_broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, _start_signal_tick)
 email_broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, _stop_signal_tick)
