@@ -6,7 +6,6 @@ The numbers each run measured are written to build/faults/<broker>.json for the 
 
 from __future__ import annotations
 
-import json
 import signal
 import sqlite3
 import time
@@ -16,7 +15,7 @@ import pytest
 from taskiq import BrokerMessage
 
 from tests.support.dead_letters import read_dead_letters
-from tests.support.processes import ROOT
+from tests.support.fault_records import record
 from tests.support.producer import kick, producer
 from tests.support.waiting import wait_for
 
@@ -49,14 +48,6 @@ def post_reports(api, count: int, delay_ms: int) -> list[int]:
             assert response.status_code == 202, response.text
             ids.append(response.json()["id"])
     return ids
-
-
-def record(broker_type: str, scenario: str, numbers: dict) -> None:
-    out = ROOT / "build" / "faults" / f"{broker_type}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(out.read_text()) if out.exists() else {}
-    data[scenario] = numbers
-    out.write_text(json.dumps(data, indent=2, sort_keys=True))
 
 
 def test_sigkill_mid_batch_loses_nothing(broker_env, start_worker, start_api):

@@ -1,0 +1,52 @@
+"""Render the fault suite's measurements (build/faults/*.json) as the docs' table.
+
+make test            # the fault tests write build/faults/<broker>.json
+python -m bench.faults_table   # writes docs/includes/faults.md
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "build" / "faults"
+TARGET = ROOT / "docs" / "includes" / "faults.md"
+
+SCENARIOS = {
+    "sigkill_mid_batch": ("Worker SIGKILLed after 20 of 200 tasks, a new worker started",
+                          "seconds_to_finish_after_restart"),
+    "sigterm_main_process": ("SIGTERM to the worker's main process (`docker stop`)",
+                             "exit_seconds"),
+    "sigterm_process_group": ("SIGTERM to the whole process group (Ctrl-C)", "exit_seconds"),
+    "broker_outage": ("Redis stopped while serving, started again",
+                      "seconds_to_finish_backlog"),
+}  # fmt: skip
+
+
+def render() -> str:
+    lines = [
+        "| Broker | Fault | Tasks | Lost | Run twice | Time | Measured |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for path in sorted(SOURCE.glob("*.json")):
+        data = json.loads(path.read_text())
+        for key, (label, time_key) in SCENARIOS.items():
+            if key not in data:
+                continue
+            row = data[key]
+            seconds = row.get(time_key)
+            what = {"exit_seconds": "to exit", "seconds_to_finish_after_restart": "to finish",
+                    "seconds_to_finish_backlog": "to finish the backlog"}[time_key]  # fmt: skip
+            lines.append(
+                f"| `{path.stem}` | {label} | {row['tasks']} | {row['lost']} | "
+                f"{row.get('rerun_after_redelivery', 0)} | {seconds} s {what} | "
+                f"{row.get('measured_at', '')} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    TARGET.parent.mkdir(parents=True, exist_ok=True)
+    TARGET.write_text(render())
+    print(TARGET.read_text())
