@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from reference_app.infrastructure.config import ConfigurationError, quiet_logs
 
@@ -67,6 +68,26 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
         child.wait()
 
 
+def _build_guide(site: Path) -> str:
+    """Build the docs site if it is missing or older than its sources (a few seconds)."""
+    sources = [Path("mkdocs.yml"), *Path("docs").rglob("*")]
+    if not sources[0].exists():
+        return "  (no mkdocs.yml here: the guide is not built)"
+    newest = max(path.stat().st_mtime for path in sources if path.exists())
+    index = site / "index.html"
+    if index.exists() and index.stat().st_mtime >= newest:
+        return ""
+    print("make run: building the guide (the docs site)...", flush=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(site)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        return f"  (not built: {done.stderr.strip().splitlines()[-1:]})"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -108,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             mail = f"port {settings.SMTP_PORT} is taken (Mailpit?): emails go there"
 
+    guide = _build_guide(settings.DOCS_SITE_DIR)
+
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
@@ -125,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         if _wait_until_serving(args.host, args.port, children[0], time.monotonic() + 30):
             print(
                 f"\n  API        {base}/\n  API docs   {base}/docs\n"
+                f"  Guide      {base}/guide/{guide}\n"
+                f"  Tasks      {base}/tasks\n"
                 f"  Broker     {settings.broker_location()}\n"
                 f"  Mail       {mail.format(base=base)}\n"
                 "  Try        curl -X POST "

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from reference_app.infrastructure.config import get_settings
@@ -64,6 +65,7 @@ HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <h1>Taskiq reference app</h1>
 <p>Broker: <code>{broker}</code>. Tasks registered: {count}.</p>
 <ul>
+<li><a href="/guide/">The guide</a>: the docs site, served by this app</li>
 <li><a href="/docs">API docs (OpenAPI)</a>: try <code>POST /reports</code></li>
 <li><a href="/tasks">Tasks: registry, live counts, latest runs</a></li>
 <li><a href="/health/live">Health</a></li>
@@ -76,6 +78,10 @@ def create_app() -> FastAPI:
     app.include_router(users_router)
     app.include_router(mail_router)
     app.include_router(monitoring_router)
+
+    site = get_settings().DOCS_SITE_DIR
+    if (site / "index.html").exists():  # `make run` builds it; the app serves it beside itself
+        app.mount("/guide", StaticFiles(directory=site, html=True), name="guide")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home() -> str:

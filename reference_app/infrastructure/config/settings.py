@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # --- taskiq-dashboard, an optional extra (pip install '.[dashboard]'): off when unset ---
     TASKIQ_DASHBOARD_URL: str | None = None  # e.g. http://localhost:8001/
     TASKIQ_DASHBOARD_TOKEN: SecretStr | None = None  # its TASKIQ_DASHBOARD__API__TOKEN
+
+    # the docs site, built by `make run` and served by the app at /guide/
+    DOCS_SITE_DIR: Path = Path("./site")
     # --8<-- [end:settings]
 
     @field_validator("TASKIQ_BROKER_TYPE", mode="before")
