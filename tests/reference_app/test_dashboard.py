@@ -12,7 +12,6 @@ import json
 import socket
 import sqlite3
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ import pytest
 
 from tests.support.brokers import BrokerEnv
 from tests.support.probe_tasks import read_runs
-from tests.support.processes import ManagedProcess, free_port
+from tests.support.processes import UvicornServer, free_port
 from tests.support.producer import kick, producer
 from tests.support.waiting import wait_for
 
@@ -40,38 +39,21 @@ IN_PROGRESS, COMPLETED, FAILURE, QUEUED = 0, 1, 2, 3
 MIDDLEWARE_TIMEOUT = 5.0  # DashboardMiddleware's default HTTP timeout, in seconds
 
 
-class DashboardServer(ManagedProcess):
+class DashboardServer(UvicornServer):
     """``uvicorn --factory ...dashboard:dashboard_app`` on a free port, SQLite storage."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.port = free_port()
         self.database = tmp_path / "dashboard.db"
-        command = [sys.executable, "-m", "uvicorn", "--factory",
-                   "reference_app.infrastructure.taskiq.dashboard:dashboard_app",
-                   "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]  # fmt: skip
         env = BrokerEnv("sqlite", tmp_path).process_env()  # no stray TASKIQ_* settings
         env.update({
             "TASKIQ_DASHBOARD__STORAGE_TYPE": "sqlite",
             "TASKIQ_DASHBOARD__SQLITE__DSN": f"sqlite+aiosqlite:///{self.database}",
             "TASKIQ_DASHBOARD__API__TOKEN": TOKEN,
         })  # fmt: skip
-        super().__init__(command, env, tmp_path / "dashboard.log")
-        self.base_url = f"http://127.0.0.1:{self.port}"
-
-    def start_and_wait(self, timeout: float = 30.0) -> DashboardServer:
-        self.start()
-
-        def up() -> bool:
-            if not self.alive():
-                return True
-            try:
-                return httpx.get(f"{self.base_url}/liveness", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(up, timeout=timeout, what="the dashboard to answer")
-        assert self.alive(), f"dashboard exited early:\n{self.log()[-3000:]}"
-        return self
+        target = "reference_app.infrastructure.taskiq.dashboard:dashboard_app"
+        log = tmp_path / "dashboard.log"
+        super().__init__(target, env, log, factory=True, ready_path="/liveness")
+        self.command.append("--no-access-log")
 
     def task(self, task_id: str) -> dict | None:
         """The dashboard's row for ``task_id``, from its own database."""

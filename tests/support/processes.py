@@ -123,30 +123,49 @@ class WorkerProcess(ManagedProcess):
         ]
 
 
-class ApiServer(ManagedProcess):
-    """The FastAPI app under uvicorn, on a free port."""
+class UvicornServer(ManagedProcess):
+    """An ASGI app under uvicorn on a free port; ready when ``ready_path`` answers 200."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        target: str,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        factory: bool = False,
+        ready_path: str = "/openapi.json",
+    ) -> None:
         self.port = free_port()
-        command = [sys.executable, "-m", "uvicorn", "--factory", "reference_app.main:create_app",
+        self.ready_path = ready_path
+        self.target = target
+        command = [sys.executable, "-m", "uvicorn", *(["--factory"] if factory else []), target,
                    "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
         super().__init__(command, env, log_path)
         self.base_url = f"http://127.0.0.1:{self.port}"
 
-    def start_and_wait(self, timeout: float = 30.0) -> ApiServer:
+    def start_and_wait(self, timeout: float = 30.0):
         self.start()
 
         def up() -> bool:
             if not self.alive():
                 return True
             try:
-                return httpx.get(f"{self.base_url}/health/live", timeout=1).status_code == 200
+                response = httpx.get(f"{self.base_url}{self.ready_path}", timeout=1)
+                return response.status_code == 200
             except httpx.HTTPError:
                 return False
 
-        wait_for(up, timeout=timeout, what="the API to answer")
-        assert self.alive(), f"API exited early:\n{self.log()[-3000:]}"
+        wait_for(up, timeout=timeout, what=f"{self.target} to answer")
+        assert self.alive(), f"server exited early:\n{self.log()[-3000:]}"
         return self
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=10)
+
+
+class ApiServer(UvicornServer):
+    """The reference app under uvicorn, on a free port."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        super().__init__("reference_app.main:create_app", env, log_path, factory=True,
+                         ready_path="/health/live")  # fmt: skip
