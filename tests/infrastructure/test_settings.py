@@ -91,3 +91,12 @@ def test_worker_knobs_become_taskiq_flags():
     assert flags["--shutdown-timeout"] == "2.5"
     assert argv[-2:] == ["--log-level", "DEBUG"]  # the caller's flags come last and win
     assert "--max-tasks-per-child" not in worker_argv(settings(TASKIQ_MAX_TASKS_PER_WORKER=0))
+
+
+def test_tls_is_a_setting_for_both_servers():
+    s = settings(TASKIQ_REDIS_TLS=True, TASKIQ_RABBITMQ_TLS=True, TASKIQ_BROKER_TYPE="rabbitmq")
+    assert s.redis_url().startswith("rediss://")
+    assert s.rabbitmq_connection_kwargs()["ssl"] is True
+    assert s.broker_location().startswith("rabbitmq at amqps://")
+    assert settings().redis_url().startswith("redis://")
+    assert settings().rabbitmq_connection_kwargs()["ssl"] is False

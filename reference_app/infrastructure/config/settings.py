@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     TASKIQ_REDIS_PORT: int = Field(6379, ge=1, le=65535)
     TASKIQ_REDIS_DB: int = Field(3, ge=0)  # keep tasks away from the cache's keys
     TASKIQ_REDIS_PASSWORD: SecretStr | None = None
+    TASKIQ_REDIS_TLS: bool = False  # rediss://: TLS to Redis (verifies the server's cert)
     TASKIQ_REDIS_STREAM_MAXLEN: int = Field(100_000, ge=1)  # most tasks waiting; then refuse
 
     # rabbitmq (taskiq-aio-pika >= 0.6)
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     TASKIQ_RABBITMQ_USER: str = "guest"
     TASKIQ_RABBITMQ_PASSWORD: SecretStr = SecretStr("guest")
     TASKIQ_RABBITMQ_VHOST: str = "/"
+    TASKIQ_RABBITMQ_TLS: bool = False  # amqps: TLS to RabbitMQ (usually port 5671)
     TASKIQ_RABBITMQ_EXCHANGE: str = "taskiq"
     TASKIQ_RABBITMQ_PREFETCH: int | None = Field(None, ge=1)  # unset: the worker concurrency
 
@@ -112,7 +114,8 @@ class Settings(BaseSettings):
     # --- derived values; secrets never end up inside a URL ---
     def redis_url(self) -> str:
         """The Redis URL *without* the password (it is passed separately)."""
-        return f"redis://{self.TASKIQ_REDIS_HOST}:{self.TASKIQ_REDIS_PORT}/{self.TASKIQ_REDIS_DB}"
+        scheme = "rediss" if self.TASKIQ_REDIS_TLS else "redis"
+        return f"{scheme}://{self.TASKIQ_REDIS_HOST}:{self.TASKIQ_REDIS_PORT}/{self.TASKIQ_REDIS_DB}"
 
     def rabbitmq_connection_kwargs(self) -> dict[str, object]:
         """Keyword arguments for ``aio_pika.connect_robust`` (no URL, so no secret in one)."""
@@ -122,6 +125,7 @@ class Settings(BaseSettings):
             "login": self.TASKIQ_RABBITMQ_USER,
             "password": self.TASKIQ_RABBITMQ_PASSWORD.get_secret_value(),
             "virtualhost": self.TASKIQ_RABBITMQ_VHOST,
+            "ssl": self.TASKIQ_RABBITMQ_TLS,
         }
 
     def broker_location(self) -> str:
@@ -133,8 +137,9 @@ class Settings(BaseSettings):
         if self.TASKIQ_BROKER_TYPE == "redis":
             return f"redis at {self.redis_url()}"
         vhost = quote(self.TASKIQ_RABBITMQ_VHOST, safe="")
+        scheme = "amqps" if self.TASKIQ_RABBITMQ_TLS else "amqp"
         return (
-            f"rabbitmq at amqp://{self.TASKIQ_RABBITMQ_USER}@"
+            f"rabbitmq at {scheme}://{self.TASKIQ_RABBITMQ_USER}@"
             f"{self.TASKIQ_RABBITMQ_HOST}:{self.TASKIQ_RABBITMQ_PORT}/{vhost}"
         )
 
