@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from taskiq import BrokerMessage
 
-from reference_app.infrastructure.taskiq.sqlite_broker import SQLiteBroker
+from reference_app.infrastructure.taskiq.sqlite_broker import BrokerFullError, SQLiteBroker
 
 
 def message(n: int) -> BrokerMessage:
@@ -149,3 +149,40 @@ async def test_a_running_task_keeps_its_lease_however_long_it_runs(open_broker):
         await next_message(second, timeout=1.0)
     await running.ack()
     assert await first.pending() == 0
+
+
+async def test_a_full_file_refuses_with_a_clear_error_and_keeps_what_it_had(open_broker):
+    broker = await open_broker()
+    for n in range(3):
+        await broker.kick(message(n))
+    pages = (await (await broker.db.execute("PRAGMA page_count")).fetchone())[0]
+    await broker.db.execute(f"PRAGMA max_page_count = {pages}")  # as if the disk were full
+    big = BrokerMessage(task_id="big", task_name="demo", message=b"x" * 200_000, labels={})
+    with pytest.raises(BrokerFullError, match=r"is full .* the task was not enqueued"):
+        await broker.kick(big)
+    assert await broker.pending() == 3  # nothing lost, nothing half-written
+    assert [(await next_message(broker)).data for _ in range(3)] == [b"m0", b"m1", b"m2"]
+
+
+async def test_a_long_reader_does_not_block_and_a_long_writer_only_delays(open_broker, tmp_path):
+    import sqlite3
+    import threading
+
+    broker = await open_broker()
+    await broker.kick(message(0))
+    reader = sqlite3.connect(tmp_path / "queue.db", check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM taskiq_messages").fetchall()  # holds a read snapshot
+    await broker.kick(message(1))  # WAL: readers never block the writer
+    assert (await next_message(broker)).data == b"m0"
+    reader.rollback()
+
+    writer = sqlite3.connect(tmp_path / "queue.db", check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock...
+    release = threading.Timer(0.5, writer.rollback)  # ...for half a second
+    release.start()
+    await broker.kick(message(2))  # waits (busy timeout) instead of failing
+    release.join()
+    assert await broker.pending() == 3
+    reader.close()
+    writer.close()

@@ -97,3 +97,25 @@ async def test_tasks_use_the_apps_dependencies_and_results_come_back(broker_env,
         result = await task.wait_result(timeout=20)
     assert not result.is_err, result.error
     assert result.return_value == {"title": "Taskiq reference app", "has_sessionmaker": True}
+
+
+async def test_a_task_that_blocks_the_event_loop_loses_its_lease_and_runs_again(
+    broker_env, start_worker, tmp_path
+):
+    """At-least-once, shown: a frozen worker cannot renew, so another worker runs the task.
+    RabbitMQ has no lease (it redelivers when a connection drops), so there it runs once."""
+    start_worker(broker_env, extra=PROBE, TASKIQ_WORKER_PROCESSES=2, TASKIQ_LEASE_SECONDS=1)
+    runs_db = str(tmp_path / "runs.db")
+    async with producer(broker_env) as broker:
+        await kick(broker, "probe.block_loop", path=runs_db, key="frozen", seconds=3)
+        expected = 1 if broker_env.broker_type == "rabbitmq" else 2
+        runs = await async_wait_for(
+            lambda: _runs_when(runs_db, expected), timeout=30, what=f"{expected} runs"
+        )
+    assert len(runs) == expected
+    assert len({pid for _, pid, _, _ in runs}) == expected  # each run in another process
+
+
+async def _runs_when(path: str, count: int):
+    runs = read_runs(path)
+    return runs if len(runs) >= count else None

@@ -51,11 +51,15 @@ def read_runs(path: str) -> list[tuple[str, int, float, float | None]]:
         return []
 
 
+# --8<-- [start:app_title]
 @email_broker.task(task_name="probe.app_title")
 async def app_title(request: Request = TaskiqDepends()) -> dict[str, object]:
     """Uses a FastAPI dependency inside a worker: taskiq-fastapi provides the app's Request."""
     state = request.app.state
     return {"title": request.app.title, "has_sessionmaker": hasattr(state, "sessionmaker")}
+
+
+# --8<-- [end:app_title]
 
 
 @email_broker.task(task_name="probe.fail")
@@ -77,3 +81,11 @@ async def flaky(path: str, key: str, fail_times: int) -> int:
     if count <= fail_times:
         raise ConnectionError(f"attempt {count} of {key} failed")
     return count
+
+
+@email_broker.task(task_name="probe.block_loop")
+async def block_loop(path: str, key: str, seconds: float) -> None:
+    """A mistake on purpose: blocking the event loop (time.sleep in async code) freezes
+    everything else in the worker process, including its lease renewals."""
+    _write(path, "INSERT INTO runs VALUES (?, ?, ?, NULL)", (key, os.getpid(), time.time()))
+    time.sleep(seconds)  # noqa: ASYNC251 - the point of this task

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncGenerator
@@ -77,6 +78,10 @@ def _delay_seconds(message: BrokerMessage) -> float:
         return max(0.0, float(message.labels.get("delay") or 0))
     except (TypeError, ValueError):
         return 0.0
+
+
+class BrokerFullError(RuntimeError):
+    """The SQLite file cannot grow: nothing was enqueued."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,17 @@ class SQLiteBroker(AsyncBroker):
         # A `delay` label (taskiq's retry middleware sets one) keeps the message unclaimable
         # until then: the same column as a lease, so claiming needs no extra condition.
         not_before = now + _delay_seconds(message)
+        try:
+            await self._insert(message, now, not_before)
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):  # SQLITE_FULL: the disk, or the file's size limit
+                raise BrokerFullError(
+                    f"the SQLite broker file {self.path} is full ({exc}): free disk space or "
+                    "move TASKIQ_SQLITE_PATH; the task was not enqueued"
+                ) from exc
+            raise
+
+    async def _insert(self, message: BrokerMessage, now: float, not_before: float) -> None:
         await self.db.execute(
             "INSERT INTO taskiq_messages "
             "(queue, task_id, task_name, payload, enqueued_at, lease_until) "
