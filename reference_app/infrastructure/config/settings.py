@@ -115,7 +115,9 @@ class Settings(BaseSettings):
     def redis_url(self) -> str:
         """The Redis URL *without* the password (it is passed separately)."""
         scheme = "rediss" if self.TASKIQ_REDIS_TLS else "redis"
-        return f"{scheme}://{self.TASKIQ_REDIS_HOST}:{self.TASKIQ_REDIS_PORT}/{self.TASKIQ_REDIS_DB}"
+        return (
+            f"{scheme}://{self.TASKIQ_REDIS_HOST}:{self.TASKIQ_REDIS_PORT}/{self.TASKIQ_REDIS_DB}"
+        )
 
     def rabbitmq_connection_kwargs(self) -> dict[str, object]:
         """Keyword arguments for ``aio_pika.connect_robust`` (no URL, so no secret in one)."""
