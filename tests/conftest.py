@@ -10,6 +10,7 @@ from tests.support.brokers import BROKER_TYPES, IN_CI, BrokerEnv, cleanup, make_
 from tests.support.processes import ApiServer, WorkerProcess
 
 
+# --8<-- [start:broker_env]
 @pytest.fixture(params=BROKER_TYPES)
 def broker_env(request: pytest.FixtureRequest, tmp_path) -> Iterator[BrokerEnv]:
     """The broker under test (sqlite, redis, rabbitmq), with isolated names; cleaned up after."""
@@ -18,6 +19,10 @@ def broker_env(request: pytest.FixtureRequest, tmp_path) -> Iterator[BrokerEnv]:
     cleanup(env)
 
 
+# --8<-- [end:broker_env]
+
+
+# --8<-- [start:start_worker]
 @pytest.fixture
 def start_worker(tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
     """Start real worker processes: ``start_worker(env, listeners=1, extra=[...], **settings)``."""
@@ -37,6 +42,10 @@ def start_worker(tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
         worker.stop()
 
 
+# --8<-- [end:start_worker]
+
+
+# --8<-- [start:start_api]
 @pytest.fixture
 def start_api(tmp_path) -> Iterator[Callable[..., ApiServer]]:
     """Start the API under uvicorn: ``start_api(env, **settings)``."""
@@ -52,6 +61,10 @@ def start_api(tmp_path) -> Iterator[Callable[..., ApiServer]]:
         server.stop()
 
 
+# --8<-- [end:start_api]
+
+
+# --8<-- [start:ci_must_run]
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """With CI=true a skipped broker test is a failure: CI must prove every broker."""
@@ -60,3 +73,6 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true: {report.longrepr}"
     return report
+
+
+# --8<-- [end:ci_must_run]

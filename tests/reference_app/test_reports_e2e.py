@@ -15,6 +15,7 @@ def _report(client, report_id: int) -> dict:
     return response.json()
 
 
+# --8<-- [start:e2e]
 def test_report_is_processed_by_a_worker_process(broker_env, start_worker, start_api):
     start_worker(broker_env)
     api = start_api(broker_env)
@@ -38,6 +39,9 @@ def test_report_is_processed_by_a_worker_process(broker_env, start_worker, start
     }  # fmt: skip
     assert done["error"] is None
     assert done["runs"] == 1
+
+
+# --8<-- [end:e2e]
 
 
 def test_a_failing_report_is_marked_failed_with_its_reason(broker_env, start_worker, start_api):

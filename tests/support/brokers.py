@@ -32,6 +32,7 @@ def server_reachable(broker_type: str) -> bool:
         return False
 
 
+# --8<-- [start:require_server]
 def require_server(broker_type: str) -> None:
     """Skip (on a reader's machine) or fail (with CI=true) when the broker's server is down."""
     if server_reachable(broker_type):
@@ -41,6 +42,9 @@ def require_server(broker_type: str) -> None:
     if IN_CI:
         pytest.fail(f"{message} (CI=true: broker tests must run, not skip)", pytrace=False)
     pytest.skip(message)
+
+
+# --8<-- [end:require_server]
 
 
 @dataclass
