@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint format docs docs-build worker clean
+.PHONY: run test install lint format docs docs-build worker clean bench bench-quick
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -45,6 +45,21 @@ docs: $(STAMP)
 
 docs-build: $(STAMP)
 	$(BIN)/mkdocs build --strict
+
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+## make bench: the benchmark of bench/ (Redis and RabbitMQ on localhost; < 10 min), then plots.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.plots
+
+## make bench-quick: the same with small N and one run each (< 1 min); results in build/.
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --quick --out build/bench-quick.json
 
 clean:
 	rm -rf $(VENV) site var .pytest_cache build

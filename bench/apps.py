@@ -81,7 +81,12 @@ def build() -> AsyncBroker:
 
 broker = build()
 
-# A prototype, never in the app: take up to BENCH_BATCH messages per round trip.
+# Prototypes, never in the app. BENCH_NO_RESULTS: store no task results (what a no-op task
+# pays for its result); BENCH_BATCH: take up to that many messages per round trip.
+if os.environ.get("BENCH_NO_RESULTS"):
+    from taskiq.result_backends.dummy import DummyResultBackend
+
+    broker.result_backend = DummyResultBackend()
 _batch = int(os.environ.get("BENCH_BATCH", "0") or 0)
 if _batch:
     if hasattr(broker, "claim_batch"):  # SQLiteBroker: one UPDATE ... RETURNING per batch

@@ -39,4 +39,6 @@ if __name__ == "__main__":  # python -m bench.celery_app <count>: the producer
     import json
     import sys
 
-    print(json.dumps(fill(int(sys.argv[1]))))
+    from bench.celery_app import fill as fill_here  # one app, the one the worker imports
+
+    print(json.dumps(fill_here(int(sys.argv[1]))))

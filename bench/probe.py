@@ -97,15 +97,22 @@ def read(directory: Path) -> dict:
     return total
 
 
-def wait_count(directory: Path, count: int, timeout: float, alive=lambda: True) -> dict:
-    """Poll the files until ``count`` tasks ran (or ``timeout`` s, or the workers died)."""
+def wait_count(
+    directory: Path, count: int, timeout: float, alive=lambda: True, stall: float = 30.0
+) -> dict:
+    """Poll the files until ``count`` tasks ran (or ``timeout`` s, or ``stall`` s without
+    progress, or the workers died)."""
     deadline = time.monotonic() + timeout
+    last, progress_at = -1, time.monotonic()
     while True:
         total = read(directory)
         if total["count"] >= count:
             return total
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {total['count']} of {count} tasks ran in {timeout:g} s")
+        if total["count"] != last:
+            last, progress_at = total["count"], time.monotonic()
+        now = time.monotonic()
+        if now > deadline or now - progress_at > stall:
+            raise TimeoutError(f"only {total['count']} of {count} tasks ran")
         if not alive():
             raise RuntimeError(f"the workers exited after {total['count']} of {count} tasks")
         time.sleep(0.05)

@@ -1,0 +1,121 @@
+"""Render the plots of the performance page from ``bench/results/latest.json``.
+
+    python -m bench.plots [results.json] [--out docs/assets/bench]
+
+Needs matplotlib (the ``bench`` extra). Writes PNG files only; the page embeds them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = ["floor-redis", "floor-amqp", "taskiq-listqueue", "taskiq-stream", "taskiq-aiopika",
+        "taskiq-aiopika-classic", "redis-stream", "rabbitmq", "sqlite", "huey-sqlite",
+        "celery"]  # fmt: skip
+LAYERS = ["layers-bare", "layers-runs", "layers-runs-db", "redis-stream"]
+COLOURS = {"ours": "#2e7d32", "floor": "#9e9e9e", "peer": "#1565c0", "taskiq": "#ef6c00"}
+
+
+def colour(name: str) -> str:
+    if name.startswith("floor"):
+        return COLOURS["floor"]
+    if name.startswith(("celery", "huey")):
+        return COLOURS["peer"]
+    if name.startswith("taskiq"):
+        return COLOURS["taskiq"]
+    return COLOURS["ours"]
+
+
+def bars(ax, data: dict, names: list[str], title: str) -> None:
+    names = [n for n in names if n in data]
+    medians = [data[n]["tasks_per_s"]["median"] for n in names]
+    low = [m - data[n]["tasks_per_s"]["min"] for n, m in zip(names, medians, strict=True)]
+    high = [data[n]["tasks_per_s"]["max"] - m for n, m in zip(names, medians, strict=True)]
+    ax.barh(names, medians, xerr=[low, high], color=[colour(n) for n in names], capsize=3)
+    for y, value in enumerate(medians):
+        ax.text(value, y, f" {value:,.0f}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("tasks/s (median; bars: min to max)")
+    ax.set_title(title)
+
+
+def render(results: dict, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    machine = f"{results['machine']['cores']} cores, {results['date'][:10]}"
+    written = []
+    throughput = results["throughput"]
+
+    fig, ax = plt.subplots(figsize=(9, 5))
+    bars(ax, throughput, MAIN, f"Drain of N={results['settings']['tasks']:,} no-op tasks, "
+         f"2 worker processes ({machine})")  # fmt: skip
+    fig.tight_layout()
+    written.append(out / "throughput.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
+
+    others = [n for n in throughput if n not in MAIN]
+    if others:
+        fig, ax = plt.subplots(figsize=(9, 0.45 * len(others) + 1.5))
+        bars(ax, throughput, others, "Our layers and prototypes (same drain)")
+        fig.tight_layout()
+        written.append(out / "layers.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+
+    if results["latency"]:
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for name, rows in results["latency"].items():
+            rates = [row["rate"] for row in rows]
+            line = ax.plot(rates, [row["p50_ms"] for row in rows], marker="o", label=f"{name} p50")
+            ax.plot(rates, [row["p99_ms"] for row in rows], marker="x", linestyle="--",
+                    color=line[0].get_color(), label=f"{name} p99")  # fmt: skip
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("enqueue rate (tasks/s)")
+        ax.set_ylabel("enqueue to start (ms)")
+        ax.set_title(f"Latency at fixed rates ({machine})")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        written.append(out / "latency.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+
+    if results["request_path"]:
+        fig, ax = plt.subplots(figsize=(8, 4))
+        labels, p50, p99 = [], [], []
+        for broker, row in results["request_path"].items():
+            for key, text in (("row_only", "row only"), ("row_and_enqueue", "row + .kiq()")):
+                labels.append(f"{broker}: {text}")
+                p50.append(row[key]["p50_ms"])
+                p99.append(row[key]["p99_ms"])
+        y = range(len(labels))
+        ax.barh([i - 0.2 for i in y], p50, height=0.4, label="p50", color="#2e7d32")
+        ax.barh([i + 0.2 for i in y], p99, height=0.4, label="p99", color="#a5d6a7")
+        ax.set_yticks(list(y), labels)
+        ax.invert_yaxis()
+        ax.set_xlabel("ms per POST /reports (4 concurrent clients, loopback)")
+        ax.set_title(f"The cost of enqueueing in a request ({machine})")
+        ax.legend()
+        fig.tight_layout()
+        written.append(out / "request_path.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+    return written
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("results", nargs="?", type=Path,
+                        default=ROOT / "bench" / "results" / "latest.json")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "assets" / "bench")
+    args = parser.parse_args()
+    for path in render(json.loads(args.results.read_text()), args.out):
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)

@@ -1,0 +1,57 @@
+"""The benchmark harness still runs: quick mode, the cases that need no server nor extra."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_bench_quick_runs_and_writes_its_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--only", "sqlite,inmemory",
+         "--out", str(out)],
+        cwd=ROOT, check=True, timeout=240, capture_output=True,
+    )  # fmt: skip
+    results = json.loads(out.read_text())
+    assert {"date", "machine", "versions", "settings", "throughput", "latency",
+            "request_path", "targets"} <= results.keys()  # fmt: skip
+    assert results["machine"]["cores"] >= 1
+    assert results["versions"]["taskiq"]
+    for name in ("sqlite", "inmemory"):
+        numbers = results["throughput"][name]
+        assert numbers["tasks_per_s"]["median"] > 0
+        assert numbers["enqueue_per_s"]["median"] > 0
+    (row,) = results["latency"]["sqlite"]
+    assert row["tasks"] > 0 and row["p99_ms"] >= row["p50_ms"] > 0
+    request = results["request_path"]["sqlite"]
+    assert request["row_only"]["requests"] > 0 and request["row_only"]["errors"] == 0
+    assert request["row_and_enqueue"]["p50_ms"] > 0
+    targets = {row["target"]: row for row in results["targets"]}
+    assert targets["sqlite: enqueue from one producer (tasks/s)"]["measured"] > 0
+
+
+def test_bench_plots_render(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")  # the bench extra; CI installs only dev
+    from bench.plots import render
+
+    results = {
+        "date": "2026-01-01T00:00:00Z",
+        "machine": {"cores": 2},
+        "settings": {"tasks": 10},
+        "throughput": {
+            "sqlite": {"tasks_per_s": {"min": 1.0, "median": 2.0, "max": 3.0}},
+            "layers-bare": {"tasks_per_s": {"min": 1.0, "median": 2.0, "max": 3.0}},
+        },
+        "latency": {"sqlite": [{"rate": 50, "p50_ms": 1.0, "p99_ms": 2.0}]},
+        "request_path": {},
+    }
+    written = render(results, tmp_path)
+    assert all(path.stat().st_size > 0 for path in written)
