@@ -26,7 +26,7 @@ SCENARIOS = {
 
 def render() -> str:
     lines = [
-        "| Broker | Fault | Tasks | Lost | Run twice | Time | Measured |",
+        "| Broker | Fault | Tasks | Lost | Started again | Time | Measured |",
         "|---|---|---|---|---|---|---|",
     ]
     for path in sorted(SOURCE.glob("*.json")):

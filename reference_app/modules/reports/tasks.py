@@ -35,6 +35,9 @@ async def process_report_task(
     await service.update_fields(
         db, report_id, {"status": ReportStatus.PROCESSING, "runs": report.runs + 1}
     )
+    # Commit before the slow part: an open write transaction would hold SQLite's write lock
+    # (and row locks elsewhere) for the whole task, and every other writer would wait.
+    await db.commit()
     try:
         result = await service.heavy_processing(report)
     except service.ReportDataError as exc:
