@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     EMAIL_CONCURRENCY: int = Field(4, ge=1)  # bulk: batches (SMTP connections) at once
     MAIL_CATCHER_PATH: Path = Path("./var/mail-catcher.db")  # what /mail shows
 
+    # routes that send email: at most this many per address, and per client, per window
+    EMAIL_RATE_LIMIT_PER_ADDRESS: int = Field(5, ge=1)
+    EMAIL_RATE_LIMIT_PER_CLIENT: int = Field(30, ge=1)
+    EMAIL_RATE_LIMIT_WINDOW_SECONDS: float = Field(600, gt=0)
+
     # --- signed links in emails, and the admin token of the broadcast endpoint
     SECRET_KEY: SecretStr = SecretStr("dev-only-change-me")  # set your own in production
     PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"  # where links in emails point
