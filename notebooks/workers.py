@@ -1,0 +1,142 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Workers
+#
+# The web process only enqueues; **workers** are the separate processes that take messages
+# and run the tasks. Two numbers size a worker:
+#
+# | setting | taskiq flag | what it is |
+# |---|---|---|
+# | `TASKIQ_WORKER_PROCESSES` | `--workers` | separate Python processes (CPU cores) |
+# | `TASKIQ_WORKER_CONCURRENCY` | `--max-async-tasks` | tasks one process runs at once, on its event loop |
+#
+# This notebook starts a worker with two processes, sends it a batch of the `workers`
+# recipe's task (`recipes/workers/tasks.py`: it waits 200 ms like an HTTP call would, and
+# reports its process id and times), and draws who ran what, when. Then it doubles the
+# concurrency and runs the batch again.
+
+# %% [markdown]
+# ## Setup: this notebook's own database and queue
+#
+# Settings are read from the environment **once**, on the first import of `reference_app`,
+# and the worker process started below inherits this environment. So this first cell points
+# the app's database and the SQLite queue at a fresh temporary folder *before* importing
+# anything from `reference_app`: the notebook never touches `var/`, and every run starts
+# empty. `cleanup` stops what we start (the worker, the folder) even if a cell fails: it
+# also runs when the kernel exits.
+
+# %%
+import atexit
+import os
+import shutil
+import tempfile
+from contextlib import ExitStack
+
+workdir = tempfile.mkdtemp(prefix="nb-workers-")
+os.environ.update(
+    TASKIQ_ENABLED="true",
+    TASKIQ_BROKER_TYPE="sqlite",  # the embedded broker: no server
+    TASKIQ_SQLITE_PATH=f"{workdir}/taskiq-broker.db",
+    DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/app.db",
+)
+cleanup = ExitStack()
+atexit.register(cleanup.close)
+cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+print(f"this notebook's files: {workdir}")
+
+# %% [markdown]
+# ## A batch, and who ran it
+
+# %%
+import time
+from collections import defaultdict
+
+from recipes.workers.tasks import most_at_once, report_pid
+from reference_app.infrastructure.taskiq import email_broker
+from reference_app.infrastructure.taskiq.run_worker import worker_process
+
+await email_broker.startup()
+
+
+async def run_batch(jobs: int, hold_ms: int = 200) -> list[dict]:
+    tasks = [await report_pid.kiq(job=n, hold_ms=hold_ms) for n in range(jobs)]
+    return [(await task.wait_result(timeout=60)).return_value for task in tasks]
+
+
+async def run_on_a_fresh_worker(concurrency: int, jobs: int = 16) -> list[dict]:
+    """Start a 2-process worker with this concurrency, warm it up, run a batch, stop it."""
+    os.environ["TASKIQ_WORKER_CONCURRENCY"] = str(concurrency)  # read by the new worker
+    with worker_process("recipes.workers.tasks", processes=2):
+        # The processes start one after the other: wait until both have taken work.
+        deadline = time.monotonic() + 30
+        while len({r["pid"] for r in await run_batch(4, 100)}) < 2:
+            assert time.monotonic() < deadline, "the second worker process never took a task"
+        return await run_batch(jobs)
+
+
+def timeline(runs: list[dict], scale: float = 1.0, width: int = 60) -> None:
+    """One line per task, `width` characters for `scale` seconds, grouped by worker process."""
+    t0 = min(r["started"] for r in runs)
+    span = max(r["finished"] for r in runs) - t0
+    print(f"{len(runs)} tasks of 200 ms: {span:.2f} s from the first start to the last end")
+    span = max(span, scale)  # the same scale for every timeline, unless one is longer
+    per_process = defaultdict(list)
+    for run in runs:
+        per_process[run["pid"]].append(run)
+    for pid, mine in sorted(per_process.items()):
+        print(f"pid {pid}: {len(mine)} tasks, at most {most_at_once(mine)} at once")
+        for run in sorted(mine, key=lambda r: r["started"]):
+            start = round((run["started"] - t0) / span * width)
+            end = max(start + 1, round((run["finished"] - t0) / span * width))
+            print(f"  job {run['job']:>2} |{' ' * start}{'█' * (end - start)}{' ' * (width - end)}|")
+    print(f"  {'':>6} 0 s{'':>{width - 8}}{span:.2f} s")
+
+
+timeline(await run_on_a_fresh_worker(concurrency=2))
+
+# %% [markdown]
+# Each process ran about half of the batch, and never more than `TASKIQ_WORKER_CONCURRENCY`
+# (2) tasks at once: 2 processes × 2 = 4 tasks at a time, so 16 tasks of 200 ms take four
+# rounds, about 0.8 s.
+#
+# ## Twice the concurrency
+#
+# taskiq reads no environment variable; our launcher (`run_worker`, which
+# `worker_process` runs) maps the setting onto `--max-async-tasks`. This kernel's own
+# settings were read once and do not change; the new worker reads the new value.
+
+# %%
+timeline(await run_on_a_fresh_worker(concurrency=4))
+
+# %% [markdown]
+# Eight at a time: the same batch needs two rounds instead of four. Raise the concurrency for
+# tasks that *wait* (HTTP, SMTP, the database); for tasks that *compute*, raise the
+# processes instead, up to about the number of cores, since one process runs Python on one
+# core at a time.
+#
+# Recycling (`TASKIQ_MAX_TASKS_PER_WORKER`) and graceful shutdown on SIGTERM are explained
+# on the site's *Workers in production* page, and proved by the reference app's tests.
+#
+# ## Clean up
+#
+# Each worker was stopped by its `with` block; disconnect the client.
+
+# %%
+await email_broker.shutdown()
+cleanup.close()
