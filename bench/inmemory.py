@@ -32,6 +32,7 @@ async def main(count: int) -> dict:
         "count": state["count"],
         "enqueue_per_s": count / enqueued,
         "seconds": state["last_end"] - state["first_start"],
+        "cpu_seconds": state["cpu_last"] - state["cpu_first"],
         "first_start": state["first_start"],
         "last_end": state["last_end"],
     }

@@ -18,7 +18,8 @@ from pathlib import Path
 INTERVAL = 0.1
 
 _lock = threading.Lock()
-_state: dict = {"count": 0, "first_start": None, "last_end": None, "delays": {}}
+_state: dict = {"count": 0, "first_start": None, "last_end": None, "delays": {},
+                "cpu_first": None, "cpu_last": None}  # fmt: skip
 _writer_pid: int | None = None
 _dirty = False
 
@@ -53,7 +54,8 @@ def _ensure_writer() -> None:
         if _writer_pid == os.getpid():
             return
         if _writer_pid is not None:  # a forked child inherited its parent's counters
-            _state = {"count": 0, "first_start": None, "last_end": None, "delays": {}}
+            _state = {"count": 0, "first_start": None, "last_end": None, "delays": {},
+                      "cpu_first": None, "cpu_last": None}  # fmt: skip
         _writer_pid = os.getpid()
         threading.Thread(target=_writer, args=(Path(directory),), daemon=True).start()
 
@@ -62,9 +64,14 @@ def hit(started: float) -> None:
     """One task ran: it started at ``started`` (``time.time()``) and ends now."""
     global _dirty
     _ensure_writer()
+    # CPU seconds of this process (every thread: aiosqlite's, redis-py's...): robust on a
+    # shared machine, where wall-clock rates move with the neighbours' load.
+    cpu = time.process_time()
     _state["count"] += 1
     if _state["first_start"] is None:
         _state["first_start"] = started
+        _state["cpu_first"] = cpu
+    _state["cpu_last"] = cpu
     _state["last_end"] = time.time()
     _dirty = True
 
@@ -79,7 +86,8 @@ def hit_latency(enqueued_at: float, tag: object) -> None:
 # -- the harness side ---------------------------------------------------------------------
 def read(directory: Path) -> dict:
     """The sum over every worker process's file."""
-    total = {"count": 0, "first_start": None, "last_end": None, "delays": {}, "processes": 0}
+    total = {"count": 0, "first_start": None, "last_end": None, "delays": {}, "processes": 0,
+             "cpu_seconds": 0.0}  # fmt: skip
     for path in directory.glob("*.json"):
         try:
             data = json.loads(path.read_text())
@@ -87,6 +95,8 @@ def read(directory: Path) -> dict:
             continue
         total["processes"] += 1
         total["count"] += data["count"]
+        if data.get("cpu_first") is not None:
+            total["cpu_seconds"] += data["cpu_last"] - data["cpu_first"]
         for tag, delays in data["delays"].items():
             total["delays"].setdefault(tag, []).extend(delays)
         if data["first_start"] is not None:

@@ -91,29 +91,35 @@ CASES = [
          needs=("huey",)),
 ]  # fmt: skip
 # Prototypes of changes to our brokers (bench-only: the app is not edited).
+PROTO = {"BENCH_PROTO_RUNS": "1", "BENCH_PROTO_RESULTS": "1"}  # see bench/prototypes.py
+LEAN = {"BENCH_NO_RESULTS": "1", "TASKIQ_RUNS_ENABLED": "false"}
 PROTOTYPES = [
-    Case("sqlite-batch", "ours", "sqlite", "ours, claim_batch=50",
-         {"BENCH_BATCH": "50"}, task="bench.noop_db"),
     Case("sqlite-no-results", "ours", "sqlite", "ours, results not stored",
          {"BENCH_NO_RESULTS": "1"}, task="bench.noop_db"),
     Case("sqlite-no-runs", "ours", "sqlite", "ours, TASKIQ_RUNS_ENABLED=false",
          {"TASKIQ_RUNS_ENABLED": "false"}, task="bench.noop_db"),
+    Case("sqlite-batch", "ours", "sqlite", "ours, claim_batch=50",
+         {"BENCH_BATCH": "50"}, task="bench.noop_db"),
+    Case("sqlite-proto", "ours", "sqlite", "ours, batched run recorder + group-commit results",
+         PROTO, task="bench.noop_db"),
+    Case("sqlite-proto-batch", "ours", "sqlite", "ours, both prototypes + claim_batch=50",
+         {**PROTO, "BENCH_BATCH": "50"}, task="bench.noop_db"),
     Case("sqlite-lean", "ours", "sqlite", "ours, claim_batch=50, no results, no run recorder",
-         {"BENCH_BATCH": "50", "BENCH_NO_RESULTS": "1", "TASKIQ_RUNS_ENABLED": "false"},
-         task="bench.noop_db"),
+         {**LEAN, "BENCH_BATCH": "50"}, task="bench.noop_db"),
     Case("redis-stream-batch", "ours", "redis", "ours, xread_count=20",
          {"BENCH_BATCH": "20"}, task="bench.noop_db", needs=("redis",)),
-    Case("redis-stream-no-runs", "ours", "redis", "ours, TASKIQ_RUNS_ENABLED=false",
-         {"TASKIQ_RUNS_ENABLED": "false"}, task="bench.noop_db", needs=("redis",)),
+    Case("redis-stream-proto", "ours", "redis", "ours, batched run recorder + xread_count=20",
+         {"BENCH_PROTO_RUNS": "1", "BENCH_BATCH": "20"}, task="bench.noop_db",
+         needs=("redis",)),
     Case("redis-stream-lean", "ours", "redis", "ours, xread_count=20, no results, no run recorder",
-         {"BENCH_BATCH": "20", "BENCH_NO_RESULTS": "1", "TASKIQ_RUNS_ENABLED": "false"},
-         task="bench.noop_db", needs=("redis",)),
-    Case("rabbitmq-no-results", "ours", "rabbitmq", "ours, results not stored",
-         {"BENCH_NO_RESULTS": "1"}, task="bench.noop_db", needs=("rabbitmq",)),
-    Case("rabbitmq-lean", "ours", "rabbitmq", "ours, no results, no run recorder",
-         {"BENCH_NO_RESULTS": "1", "TASKIQ_RUNS_ENABLED": "false"}, task="bench.noop_db",
+         {**LEAN, "BENCH_BATCH": "20"}, task="bench.noop_db", needs=("redis",)),
+    Case("rabbitmq-proto", "ours", "rabbitmq",
+         "ours, batched run recorder + group-commit results", PROTO, task="bench.noop_db",
          needs=("rabbitmq",)),
+    Case("rabbitmq-lean", "ours", "rabbitmq", "ours, no results, no run recorder", LEAN,
+         task="bench.noop_db", needs=("rabbitmq",)),
 ]  # fmt: skip
+QUICK = ("sqlite", "redis-stream", "rabbitmq", "inmemory", "floor-redis", "taskiq-stream")
 LATENCY_CASES = ("sqlite", "redis-stream", "rabbitmq")
 # --8<-- [end:cases]
 
@@ -285,7 +291,8 @@ def drain_once(case: Case, count: int, work: Path) -> dict:
     try:
         if case.kind == "inmemory":
             out = run_json([PY, "-m", "bench.inmemory", str(count)], env, timeout=300)
-            return {"tasks_per_s": count / out["seconds"], "enqueue_per_s": out["enqueue_per_s"]}
+            return {"tasks_per_s": count / out["seconds"], "enqueue_per_s": out["enqueue_per_s"],
+                    "worker_cpu_us_per_task": out["cpu_seconds"] / count * 1e6}  # fmt: skip
         filled = fill(case, env, count)
         workers = Workers(worker_commands(case, queue), env, tmp / "workers.log")
         try:
@@ -297,7 +304,8 @@ def drain_once(case: Case, count: int, work: Path) -> dict:
             workers.stop()
         seconds = total["last_end"] - total["first_start"]
         return {"tasks_per_s": count / seconds, "enqueue_per_s": filled["enqueue_per_s"],
-                "processes_seen": total["processes"]}  # fmt: skip
+                "processes_seen": total["processes"],
+                "worker_cpu_us_per_task": total["cpu_seconds"] / count * 1e6}  # fmt: skip
     finally:
         cleanup(case, queue)
 
@@ -322,10 +330,13 @@ def throughput(case: Case, count: int, repeats: int, work: Path) -> dict:
         "env": {k: v for k, v in case.env.items()},
         "tasks_per_s": summarise([run["tasks_per_s"] for run in runs]),
         "enqueue_per_s": summarise([run["enqueue_per_s"] for run in runs]),
+        # CPU the worker processes spent per task, every thread (median over the runs)
+        "worker_cpu_us_per_task": statistics.median(r["worker_cpu_us_per_task"] for r in runs),
     }
     print(f"  {case.name:24} drain median {result['tasks_per_s']['median']:8,.0f} tasks/s "
           f"(min {result['tasks_per_s']['min']:,.0f}, max {result['tasks_per_s']['max']:,.0f}); "
-          f"enqueue {result['enqueue_per_s']['median']:,.0f}/s", flush=True)  # fmt: skip
+          f"enqueue {result['enqueue_per_s']['median']:,.0f}/s; "
+          f"worker CPU {result['worker_cpu_us_per_task']:,.0f} µs/task", flush=True)  # fmt: skip
     return result
 
 
@@ -548,7 +559,7 @@ def main(argv: list[str] | None = None) -> dict:
     rates = [50.0] if args.quick else [50.0, 100.0, 200.0, 400.0, 800.0]
     rate_seconds = 1.0 if args.quick else 3.0
     requests = 200 if args.quick else 2000
-    only = set(args.only.split(",")) if args.only else None
+    only = set(args.only.split(",")) if args.only else (set(QUICK) if args.quick else None)
     chosen = CASES + ([] if args.no_prototypes else PROTOTYPES)
     chosen = [case for case in chosen if only is None or case.name in only]
 
@@ -596,10 +607,12 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"  {case.name:24} FAILED: {str(exc)[:3000]}", flush=True)
         print("Latency: enqueue-to-start at fixed rates")
         for case in CASES:
+            if args.quick and case.name != "sqlite":
+                continue  # quick: the embedded default only
             if case.name in LATENCY_CASES and case.name in results["throughput"]:
                 results["latency"][case.name] = latency_sweep(case, rates, rate_seconds, work_path)
         print("Request path: POST /reports with and without the enqueue")
-        for broker in ("sqlite", "redis"):
+        for broker in ("sqlite",) if args.quick else ("sqlite", "redis"):
             name = "sqlite" if broker == "sqlite" else "redis-stream"
             if name in results["throughput"]:
                 results["request_path"][broker] = request_path(broker, requests, work_path)
