@@ -37,12 +37,15 @@
 # started below inherits this environment. So this cell comes first: it points both files
 # at a fresh temporary folder *before* any import from `reference_app`, so that the notebook
 # never touches `var/` and each run starts empty. `cleanup` stops whatever we start (the
-# worker, the folder) even if a cell fails half-way: it runs when the kernel exits.
+# worker, the folder) in the last cell, and also if a cell fails: when the kernel exits, or
+# when Jupyter stops it with SIGTERM (a kernel that still holds the broker's connection does
+# not exit by itself, so Jupyter sends one).
 
 # %%
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 from contextlib import ExitStack
 
@@ -54,8 +57,9 @@ os.environ.update(
     DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/app.db",
 )
 cleanup = ExitStack()
-atexit.register(cleanup.close)
 cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+atexit.register(cleanup.close)
+signal.signal(signal.SIGTERM, lambda *_: (cleanup.close(), os._exit(143)))
 print(f"this notebook's files: {workdir}")
 
 # %% [markdown]

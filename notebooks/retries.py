@@ -40,13 +40,15 @@
 # and the worker process started below inherits this environment. So this first cell points
 # the app's database and the SQLite queue at a fresh temporary folder *before* importing
 # anything from `reference_app`: the notebook never touches `var/`, and every run starts
-# empty. `cleanup` stops what we start (the worker, the folder) even if a cell fails: it
-# also runs when the kernel exits.
+# empty. `cleanup` stops what we start (the worker, the folder) in the last cell, and also
+# if a cell fails: when the kernel exits, or when Jupyter stops it with SIGTERM (a kernel
+# that still holds the broker's connection does not exit by itself, so Jupyter sends one).
 
 # %%
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 from contextlib import ExitStack
 
@@ -58,8 +60,9 @@ os.environ.update(
     DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/app.db",
 )
 cleanup = ExitStack()
-atexit.register(cleanup.close)
 cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+atexit.register(cleanup.close)
+signal.signal(signal.SIGTERM, lambda *_: (cleanup.close(), os._exit(143)))
 print(f"this notebook's files: {workdir}")
 
 # %% [markdown]
