@@ -63,7 +63,7 @@ signal.signal(signal.SIGTERM, lambda *_: (cleanup.close(), os._exit(143)))
 print(f"this notebook's files: {workdir}")
 
 # %% [markdown]
-# ## 2. A task is an `async def` with the broker's decorator
+# ## 2. A task is an async function with the broker's decorator
 #
 # We take the task from the `enqueue` recipe rather than copying it, so the notebook and the
 # recipe cannot drift apart. Its whole definition is:
@@ -88,7 +88,7 @@ print("this kernel's pid:", os.getpid())
 await make_thumbnail(image_id=1)
 
 # %% [markdown]
-# ## 3. Enqueue it: `.kiq()` returns at once, with a task id
+# ## 3. Enqueue it: it returns at once, with a task id
 #
 # `email_broker.startup()` connects this process to the broker as a *client*: that is what a
 # FastAPI app does in its lifespan. Then `.kiq(...)` sends a message and returns a handle

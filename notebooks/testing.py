@@ -127,9 +127,9 @@ await broker.shutdown()
 print("return value:", result.return_value, "| total in the database:", await total())
 
 # %% [markdown]
-# ## 3. The app's broker with `TASKIQ_ENABLED=false`
+# ## 3. The app's broker with tasks disabled
 #
-# With tasks disabled, `build_broker` gives an in-memory broker that still has the app's
+# With `TASKIQ_ENABLED=false`, `build_broker` gives an in-memory broker that still has the app's
 # JSON guard: a test catches an argument that production would refuse.
 
 # %%
