@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint format docs docs-build worker clean bench bench-quick
+.PHONY: run test install lint format docs docs-build worker notebooks clean bench bench-quick
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -60,6 +60,18 @@ bench: $(BENCH_STAMP)
 ## make bench-quick: the same with small N and one run each (< 1 min); results in build/.
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick --out build/bench-quick.json
+
+## make notebooks: the venv as a Jupyter kernel, then JupyterLab on notebooks/ if installed.
+notebooks: $(STAMP)
+	$(BIN)/python -m ipykernel install --user --name taskiq-cookbook --display-name "Python (taskiq-cookbook)"
+	@if $(BIN)/python -c 'import jupyterlab' 2>/dev/null; then \
+		$(BIN)/jupyter lab notebooks/; \
+	else \
+		echo "Kernel 'Python (taskiq-cookbook)' installed: pick it in any Jupyter to run notebooks/*.ipynb."; \
+		echo "JupyterLab is not a dependency of this project. To use it from this venv:"; \
+		echo "  $(BIN)/python -m pip install jupyterlab && $(BIN)/jupyter lab notebooks/"; \
+		echo "Or run them all headless: $(BIN)/python -m pytest --nbmake notebooks/*.ipynb"; \
+	fi
 
 clean:
 	rm -rf $(VENV) site var .pytest_cache build
