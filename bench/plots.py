@@ -2,7 +2,8 @@
 
     python -m bench.plots [results.json] [--out docs/assets/bench]
 
-Needs matplotlib (the ``bench`` extra). Writes PNG files only; the page embeds them.
+Needs matplotlib (the ``bench`` extra). Writes PNG files, and the page's tables as a markdown
+fragment (``docs/includes/bench.md``), so the page always shows the numbers of the plots.
 """
 
 from __future__ import annotations
@@ -111,11 +112,79 @@ def render(results: dict, out: Path) -> list[Path]:
     return written
 
 
+def _number(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "not measured"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.{digits}f}"
+
+
+def tables(results: dict) -> str:
+    """The performance page's tables (markdown), from the same JSON as the plots."""
+    m = results["machine"]
+    lines = [
+        f"Measured {results['date']} on {m['cores']} cores ({m['cpu_model']}), load average "
+        f"{m['load_average_at_start'][0]:.2f} at the start; N = {results['settings']['tasks']:,} "
+        f"tasks per drain, {results['settings']['worker_processes']} worker processes, "
+        f"{results['settings']['repeats']} runs per case (one for drains longer than 8 s and "
+        "for prototypes). Versions: "
+        + ", ".join(f"{k} {v}" for k, v in results["versions"].items())
+        + ".",
+        "",
+        "| Target (issue 8) | Goal | Measured | |",
+        "|---|---|---|---|",
+    ]
+    for row in results["targets"]:
+        sign = ">=" if row["higher_is_better"] else "<="
+        mark = {True: "met", False: "**missed**", None: "not measured"}[row["met"]]
+        lines.append(
+            f"| {row['target']} | {sign} {row['goal']:g} | {_number(row['measured'])} | {mark} |"
+        )
+    lines += [
+        "",
+        "| Case | What runs | Drain, tasks/s (median) | min to max | Worker CPU, µs/task "
+        "| Enqueue, tasks/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in results["throughput"].items():
+        t = row["tasks_per_s"]
+        lines.append(
+            f"| `{name}` | {row['about']} | {t['median']:,.0f} | {t['min']:,.0f} to "
+            f"{t['max']:,.0f} | {row['worker_cpu_us_per_task']:,.0f} | "
+            f"{row['enqueue_per_s']['median']:,.0f} |"
+        )
+    if results["latency"]:
+        lines += ["", "| Broker (ours) | Rate, tasks/s | p50, ms | p99, ms |", "|---|---|---|---|"]
+        for name, rows in results["latency"].items():
+            for row in rows:
+                saturated = " (saturated)" if row.get("saturated") else ""
+                lines.append(
+                    f"| `{name}` | {row['rate']:g}{saturated} | {row['p50_ms']:.1f} | "
+                    f"{row['p99_ms']:.1f} |"
+                )
+    if results["request_path"]:
+        lines += [
+            "",
+            "| Broker | Route | p50, ms | p99, ms | requests/s |",
+            "|---|---|---|---|---|",
+        ]
+        for broker, row in results["request_path"].items():
+            for key in ("row_only", "row_and_enqueue"):
+                r = row[key]
+                lines.append(
+                    f"| {broker} | `POST {r['path']}` | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                    f"{r['requests_per_s']:,.0f} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("results", nargs="?", type=Path,
                         default=ROOT / "bench" / "results" / "latest.json")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "assets" / "bench")
+    parser.add_argument("--tables", type=Path, default=ROOT / "docs" / "includes" / "bench.md")
     args = parser.parse_args()
-    for path in render(json.loads(args.results.read_text()), args.out):
+    results = json.loads(args.results.read_text())
+    args.tables.write_text(tables(results))
+    for path in [*render(results, args.out), args.tables]:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)

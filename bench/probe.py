@@ -108,16 +108,25 @@ def read(directory: Path) -> dict:
 
 
 def wait_count(
-    directory: Path, count: int, timeout: float, alive=lambda: True, stall: float = 30.0
+    directory: Path,
+    count: int,
+    timeout: float,
+    alive=lambda: True,
+    stall: float = 30.0,
+    cap: float | None = None,
 ) -> dict:
-    """Poll the files until ``count`` tasks ran (or ``timeout`` s, or ``stall`` s without
-    progress, or the workers died)."""
+    """Poll the files until ``count`` tasks ran, or ``cap`` s after the first task started
+    (a slow drain is measured on what ran by then); fail after ``timeout`` s, after ``stall``
+    s without progress, or if the workers died."""
     deadline = time.monotonic() + timeout
     last, progress_at = -1, time.monotonic()
     while True:
         total = read(directory)
         if total["count"] >= count:
             return total
+        if cap and total["first_start"] and time.time() - total["first_start"] > cap:
+            time.sleep(2 * INTERVAL)  # every process's file is fresh
+            return read(directory)
         if total["count"] != last:
             last, progress_at = total["count"], time.monotonic()
         now = time.monotonic()
