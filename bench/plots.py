@@ -125,8 +125,9 @@ def tables(results: dict) -> str:
         f"Measured {results['date']} on {m['cores']} cores ({m['cpu_model']}), load average "
         f"{m['load_average_at_start'][0]:.2f} at the start; N = {results['settings']['tasks']:,} "
         f"tasks per drain, {results['settings']['worker_processes']} worker processes, "
-        f"{results['settings']['repeats']} runs per case (one for drains longer than 8 s and "
-        "for prototypes). Versions: "
+        f"{results['settings']['repeats']} runs per case (one for drains longer than "
+        f"{results['settings'].get('single_run_if_drain_longer_than_s', 5):g} s and for "
+        "prototypes). Versions: "
         + ", ".join(f"{k} {v}" for k, v in results["versions"].items())
         + ".",
         "",
