@@ -1,8 +1,7 @@
 """A reader copies the infrastructure and one recipe into an empty project, and runs it.
 
-Today the worker entry (`infrastructure/taskiq/worker.py`) also needs a `modules` package and
-an app factory at `reference_app.main:create_app`, so the new project gets two stubs; the
-last test shows what happens without them.
+Nothing else is needed: the worker entry (`infrastructure/taskiq/worker.py`) imports feature
+modules and plugs in the app factory only when the project has them.
 """
 
 from __future__ import annotations
@@ -20,10 +19,9 @@ from tests.support.processes import ROOT
 SLUGS = ["define_tasks", "enqueue", "db_in_tasks", "workers", "registry", "configuration",
          "testing", "retries"]  # fmt: skip
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc")
-MAIN_STUB = "from fastapi import FastAPI\n\n\ndef create_app() -> FastAPI:\n    return FastAPI()\n"
 
 
-def new_project(tmp_path: Path, slug: str, *, stubs: bool = True) -> Path:
+def new_project(tmp_path: Path, slug: str) -> Path:
     project = tmp_path / "project"
     (project / "reference_app").mkdir(parents=True)
     (project / "recipes").mkdir()
@@ -35,10 +33,6 @@ def new_project(tmp_path: Path, slug: str, *, stubs: bool = True) -> Path:
     )
     shutil.copy(ROOT / "recipes" / "__init__.py", project / "recipes")
     shutil.copytree(ROOT / "recipes" / slug, project / "recipes" / slug, ignore=IGNORE)
-    if stubs:
-        (project / "reference_app" / "modules").mkdir()
-        (project / "reference_app" / "modules" / "__init__.py").write_text("")
-        (project / "reference_app" / "main.py").write_text(MAIN_STUB)
     return project
 
 
@@ -71,11 +65,13 @@ def test_a_recipe_runs_in_a_new_project(slug, tmp_path):
         assert (project / "var" / "taskiq-broker.db").exists()
 
 
-def test_without_the_two_stubs_the_worker_entry_cannot_be_imported(tmp_path):
-    project = new_project(tmp_path, "define_tasks", stubs=False)
+def test_the_worker_entry_imports_without_feature_modules_or_an_app(tmp_path):
+    project = new_project(tmp_path, "define_tasks")
     done = run_in(
         project, BrokerEnv("sqlite", tmp_path), "-c",
-        "import reference_app.infrastructure.taskiq.worker",
+        "import reference_app.infrastructure.taskiq.worker as w; print(w.task_modules)",
     )  # fmt: skip
-    assert done.returncode != 0
-    assert "No module named 'reference_app.modules'" in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert not (project / "reference_app" / "modules").exists()
+    assert not (project / "reference_app" / "main.py").exists()

@@ -17,10 +17,11 @@ from taskiq import BrokerMessage
 from tests.support.dead_letters import read_dead_letters
 from tests.support.fault_records import record
 from tests.support.producer import kick, producer
-from tests.support.waiting import wait_for
+from tests.support.waiting import async_wait_for, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 REPORTS = 200
+PROBE = ["tests.support.probe_tasks"]
 
 
 def status_counts(db_path: Path) -> dict[str, int]:
@@ -156,3 +157,21 @@ async def test_poison_messages_are_moved_aside_and_the_worker_keeps_going(
     assert b"{not json" in [payload for payload, _ in letters]
     assert worker.alive()
     assert good == 1
+
+
+async def test_a_run_that_breaks_after_the_task_returned_is_not_left_hanging(
+    broker_env, start_worker
+):
+    """The task returns, then its session's commit fails: taskiq saves no result and sends no
+    ack. Our receiver gives the message back; it is tried again and, failing every time, ends
+    in the dead letters after TASKIQ_MAX_DELIVERIES, instead of sitting with its worker."""
+    limits = {"TASKIQ_MAX_DELIVERIES": 2, "TASKIQ_LEASE_SECONDS": 1}
+    worker = start_worker(broker_env, extra=PROBE, **limits)
+    async with producer(broker_env, **limits) as broker:  # RabbitMQ: same queue arguments
+        await kick(broker, "probe.commit_fails")
+        letters = await async_wait_for(
+            lambda: read_dead_letters(broker_env, broker), timeout=60, what="the dead letter"
+        )
+    assert b"probe.commit_fails" in letters[0][0]
+    assert worker.log().count("A run failed outside its task function") >= 2
+    assert worker.alive()

@@ -12,9 +12,12 @@ import sqlite3
 import time
 
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import TaskiqDepends
 
 from reference_app.infrastructure.taskiq import email_broker
+from reference_app.infrastructure.taskiq.deps import get_db_session
+from reference_app.modules.reports.models import Report
 
 
 def _write(path: str, sql: str, args: tuple) -> None:
@@ -89,3 +92,10 @@ async def block_loop(path: str, key: str, seconds: float) -> None:
     everything else in the worker process, including its lease renewals."""
     _write(path, "INSERT INTO runs VALUES (?, ?, ?, NULL)", (key, os.getpid(), time.time()))
     time.sleep(seconds)  # noqa: ASYNC251 - the point of this task
+
+
+@email_broker.task(task_name="probe.commit_fails")
+async def commit_fails(db: AsyncSession = TaskiqDepends(get_db_session)) -> str:
+    """Returns fine, but its session's commit (after the return) breaks a NOT NULL rule."""
+    db.add(Report(title=None, values=[], status="queued"))
+    return "the function itself succeeded"

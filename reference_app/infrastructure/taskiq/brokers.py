@@ -143,9 +143,15 @@ def describe_broker_error(settings: Settings, exc: BaseException) -> str:
     for secret in (settings.TASKIQ_REDIS_PASSWORD, settings.TASKIQ_RABBITMQ_PASSWORD):
         if secret is not None and secret.get_secret_value():
             reason = reason.replace(secret.get_secret_value(), "**********")
+    check = f"Check {_settings_to_fix(settings)}"
+    if "PRECONDITION_FAILED" in reason:  # the queue exists, declared with other arguments
+        check = (
+            "The queue exists with other arguments: TASKIQ_MAX_DELIVERIES (x-delivery-limit) "
+            "must match what it was created with; delete the queue or keep the old value"
+        )
     return (
         f"cannot use the {settings.TASKIQ_BROKER_TYPE} broker ({settings.broker_location()}): "
-        f"{type(exc).__name__}: {reason}. Check {_settings_to_fix(settings)}, "
+        f"{type(exc).__name__}: {reason}. {check}, "
         "or set TASKIQ_BROKER_TYPE=sqlite to use the embedded default."
     )
 

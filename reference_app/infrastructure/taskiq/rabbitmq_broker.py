@@ -9,10 +9,14 @@ the default queue ``taskiq``. :func:`build_rabbitmq_broker` only uses the object
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Any
 
 from aio_pika import DeliveryMode, Message
 from taskiq_aio_pika import AioPikaBroker, Exchange, Queue, QueueType
+
+from reference_app.infrastructure.taskiq.messages import NackableMessage
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +27,14 @@ class DeadLetteringAioPikaBroker(AioPikaBroker):
     def __init__(self, *, dead_letter_queue_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dead_letter_queue_name = dead_letter_queue_name
+
+    async def listen(self) -> AsyncGenerator[NackableMessage, None]:
+        async for message in super().listen():
+            incoming = getattr(message.ack, "__self__", None)  # the aio-pika message
+            nack = None
+            if incoming is not None:
+                nack = partial(incoming.nack, requeue=True)
+            yield NackableMessage(data=message.data, ack=message.ack, nack=nack)
 
     async def dead_letter(self, data: bytes, reason: str) -> None:
         if self.write_channel is None:

@@ -100,6 +100,30 @@ class DeadLetteringReceiver(Receiver):
                 return problem, message
         return None, None
 
+    async def _run(self, message: bytes | AckableMessage, raise_err: bool) -> None:
+        """taskiq's callback; if it breaks before the ack, the message goes back."""
+        if not isinstance(message, AckableMessage):
+            await super().callback(message, raise_err=raise_err)
+            return
+        acked = False
+        original_ack = message.ack
+
+        async def ack() -> None:
+            nonlocal acked
+            await maybe_awaitable(original_ack())
+            acked = True
+
+        try:
+            await super().callback(AckableMessage(data=message.data, ack=ack), raise_err=raise_err)
+        except Exception:
+            logger.exception(
+                "A run failed outside its task function (e.g. the commit of its database "
+                "session); the message goes back to the queue for another try"
+            )
+            nack = getattr(message, "nack", None)
+            if not acked and nack is not None:
+                await maybe_awaitable(nack())
+
     async def _store_error(self, message: TaskiqMessage, problem: str) -> None:
         result: TaskiqResult[Any] = TaskiqResult(
             is_err=True,
@@ -117,7 +141,7 @@ class DeadLetteringReceiver(Receiver):
         data = message.data if isinstance(message, AckableMessage) else message
         reason, readable = self._poison_reason(data)
         if reason is None:
-            await super().callback(message, raise_err=raise_err)
+            await self._run(message, raise_err)
             return
         logger.error("Cannot run a message from the queue: %s", reason)
         dead_letter = getattr(self.broker, "dead_letter", None)

@@ -47,6 +47,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
+from reference_app.infrastructure.taskiq.messages import NackableMessage
+
 logger = logging.getLogger(__name__)
 
 
@@ -150,17 +152,21 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         self._renewals.clear()
         await super().shutdown()
 
-    def _message(self, stream: Any, msg_id: bytes, fields: dict[bytes, bytes]) -> AckableMessage:
+    def _message(self, stream: Any, msg_id: bytes, fields: dict[bytes, bytes]) -> NackableMessage:
         ack = self._ack_generator(id=msg_id, queue_name=stream)
         self._renewals[msg_id] = asyncio.create_task(self._renew(stream, msg_id))
 
-        async def ack_and_stop_renewing() -> None:
+        def stop_renewing() -> None:
             renewal = self._renewals.pop(msg_id, None)
             if renewal is not None:
                 renewal.cancel()
+
+        async def ack_and_stop_renewing() -> None:
+            stop_renewing()
             await ack()
 
-        return AckableMessage(data=fields[b"data"], ack=ack_and_stop_renewing)
+        # nack: stop renewing; another worker reclaims it once the lease has run out.
+        return NackableMessage(data=fields[b"data"], ack=ack_and_stop_renewing, nack=stop_renewing)
 
     async def _renew(self, stream: Any, msg_id: bytes) -> None:
         """Reset the message's idle time while this worker runs it."""

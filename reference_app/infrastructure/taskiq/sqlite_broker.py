@@ -32,7 +32,9 @@ from functools import partial
 from pathlib import Path
 
 import aiosqlite
-from taskiq import AckableMessage, AsyncBroker, BrokerMessage
+from taskiq import AsyncBroker, BrokerMessage
+
+from reference_app.infrastructure.taskiq.messages import NackableMessage
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +176,7 @@ class SQLiteBroker(AsyncBroker):
         )  # fmt: skip
 
     # -- consumer side --------------------------------------------------------------------
-    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+    async def listen(self) -> AsyncGenerator[NackableMessage, None]:
         held: list[tuple[int, bytes]] = []  # claimed, not yet handed to taskiq
         try:
             while True:
@@ -185,7 +187,11 @@ class SQLiteBroker(AsyncBroker):
                         continue
                 message_id, payload = held.pop(0)
                 self._renewals[message_id] = asyncio.create_task(self._renew(message_id))
-                yield AckableMessage(data=payload, ack=partial(self._ack, message_id))
+                yield NackableMessage(
+                    data=payload,
+                    ack=partial(self._ack, message_id),
+                    nack=partial(self._nack, message_id),
+                )
         finally:
             if held and self._db is not None:
                 # Shutting down: hand back what we claimed but never started.
@@ -223,6 +229,16 @@ class SQLiteBroker(AsyncBroker):
         if renewal is not None:
             renewal.cancel()
         await self.db.execute("DELETE FROM taskiq_messages WHERE id = ?", (message_id,))
+
+    async def _nack(self, message_id: int) -> None:
+        """Give a message back at once (its delivery still counts toward max_deliveries)."""
+        renewal = self._renewals.pop(message_id, None)
+        if renewal is not None:
+            renewal.cancel()
+        await self.db.execute(
+            "UPDATE taskiq_messages SET lease_until = 0 WHERE id = ? AND claimed_by = ?",
+            (message_id, self.consumer),
+        )
 
     async def _renew(self, message_id: int) -> None:
         """Keep the lease of a message this worker is running alive until its ack."""

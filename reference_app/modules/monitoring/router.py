@@ -37,7 +37,7 @@ async def runs(
     status: Status | None = None,
     since: float | None = Query(None, description="only runs updated since (epoch seconds)"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
     db: AsyncSession = Depends(get_session),
 ) -> dict[str, Any]:
     total, items = await service.list_runs(

@@ -1,0 +1,19 @@
+"""A delivered message that can also be handed back (negative acknowledgement)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from taskiq import AckableMessage
+
+
+class NackableMessage(AckableMessage):
+    """``ack`` when the task is done; ``nack`` to give the message back for another try.
+
+    Our receiver calls ``nack`` when a run breaks outside the task function itself (say, the
+    commit of its database session fails after the function returned): taskiq then neither
+    saves a result nor acknowledges, and without ``nack`` the message would sit with its
+    worker, its lease renewed, until that worker stops.
+    """
+
+    nack: Callable[[], Awaitable[None] | None] | None = None
