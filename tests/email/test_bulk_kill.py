@@ -1,9 +1,10 @@
-"""SIGKILL a worker during a system-wide send to 1,000 users: nobody gets it twice.
+"""SIGKILL a worker during a system-wide send to 1,000 users: everyone gets it, once.
 
-The email a connection was finishing at the kill is the one exception to "exactly once": its
-row was committed as sent, and the kill came in the event-loop turn before its last line was
-written (see ``sender.transmit``). So at most one email per open SMTP connection can be
-lost; none is ever sent twice.
+A delivery row is marked sent only after the SMTP server accepted the email
+(``sender.transmit``), so nothing is ever lost. An email the server accepted in the instant
+before the kill, before its row was marked, is sent again by the redelivered task with the
+same Message-ID: mail systems keep one copy. So every recipient's mailbox holds exactly one
+distinct message; the raw copies on the wire are counted and bounded by the open connections.
 """
 
 from __future__ import annotations
@@ -62,9 +63,15 @@ async def test_sigkill_mid_broadcast_every_recipient_gets_it_exactly_once(
 
         await async_wait_for(done, timeout=180, what="the redelivered broadcast to finish")
         result = (await broker.result_backend.get_result(task_id)).return_value
-    counts = smtp.per_recipient()
-    assert set(counts.values()) == {1}, {a: c for a, c in counts.items() if c != 1}
-    lost = sorted(set(addresses) - set(counts))
-    assert len(lost) <= knobs["EMAIL_CONCURRENCY"], lost  # one in-flight email per connection
-    assert result["sent"] + result["skipped"] == USERS and result["failed"] == 0
-    assert result["skipped"] >= at_kill  # what the killed worker had sent was not sent again
+    received = smtp.received()
+    message_ids: dict[str, set[str]] = {}
+    for mail in received:
+        for address in mail.rcpt_tos:
+            message_ids.setdefault(address, set()).add(str(mail.message["Message-ID"]))
+    assert sorted(message_ids) == sorted(addresses)  # nobody lost
+    assert all(len(ids) == 1 for ids in message_ids.values())  # one distinct email each
+    copies = len(received) - USERS  # accepted just before the kill, sent again after it
+    assert 0 <= copies <= knobs["EMAIL_CONCURRENCY"], copies  # one per open connection, at most
+    assert result["failed"] == 0
+    assert result["sent"] + result["skipped"] == USERS
+    assert result["skipped"] >= at_kill - knobs["EMAIL_CONCURRENCY"]  # not sent again

@@ -72,7 +72,7 @@ def _refused(exc: SMTPResponseException) -> Exception:
 async def transmit(
     smtp: aiosmtplib.SMTP, message: EmailMessage, commit_sent: Callable[[], Awaitable[None]]
 ) -> None:
-    """Send ``message``; ``commit_sent`` records it as sent just before the final line."""
+    """Send ``message``; ``commit_sent`` records it as sent once the server accepted it."""
     sender = message["From"].addresses[0].addr_spec
     recipient = message["To"].addresses[0].addr_spec
     try:
@@ -89,8 +89,6 @@ async def transmit(
     payload = _LEADING_DOT.sub(b"..", payload.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     if not payload.endswith(b"\r\n"):
         payload += b"\r\n"
-    await commit_sent()
-    # From here on the email counts as sent. No await before the write below.
     try:
         smtp.protocol.write(payload + b".\r\n")
         reply = await smtp.protocol.read_response(timeout=smtp.timeout)
@@ -98,6 +96,9 @@ async def transmit(
         raise InDoubtError(f"{type(exc).__name__}: {exc}") from None
     if reply.code != 250:
         raise _refused(SMTPResponseException(reply.code, reply.message))
+    # Recorded only once the server took it: a crash before this line sends it again (with
+    # the same Message-ID, which mail systems use to drop the copy), never loses it.
+    await commit_sent()
 
 
 # --8<-- [end:transmit]

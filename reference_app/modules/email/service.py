@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
 
-from aiosmtplib import SMTPException, SMTPResponseException
+from aiosmtplib import SMTPException
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -153,12 +153,9 @@ async def send_batch(
                 async with smtp_connection(settings) as smtp:
                     while todo:
                         item = todo[0]
-                        committed = False
 
                         async def commit_sent(key: str = item.key) -> None:
-                            nonlocal committed
                             await _set(db, key, status=DeliveryStatus.SENT, sent_at=utcnow())
-                            committed = True
 
                         try:
                             message = build_message(
@@ -179,14 +176,9 @@ async def send_batch(
                             totals.failed += 1
                             totals.errors.append(f"{item.to}: {exc}")
                         except InDoubtError as exc:
-                            # Recorded as sent; the connection broke while the server read it.
+                            # The connection broke while the server read it: it may or may not
+                            # have arrived. Send it again on a new connection (same Message-ID).
                             logger.warning("email %s may not have arrived: %s", item.key, exc)
-                            totals.sent += 1
-                            todo.pop(0)
-                            raise
-                        except SMTPResponseException:
-                            if committed:  # "try later" after the data: not sent after all
-                                await _set(db, item.key, status=DeliveryStatus.PENDING)
                             raise
                         todo.pop(0)
             except (OSError, TimeoutError, SMTPException, InDoubtError) as exc:
