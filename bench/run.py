@@ -384,7 +384,7 @@ def latency_sweep(case: Case, rates: list[float], seconds: float, work: Path) ->
 
 
 # -- the request path -----------------------------------------------------------------------
-def request_path(broker: str, count: int, work: Path) -> dict:
+def request_path(broker: str, count: int, work: Path, concurrency: int = 4) -> dict:
     """``POST /reports`` (row + enqueue) against the same route writing only the row."""
     queue = f"bench-http-{broker}-{uuid.uuid4().hex[:8]}"
     tmp = work / queue
@@ -412,8 +412,9 @@ def request_path(broker: str, count: int, work: Path) -> dict:
         out = {}
         # Alternate the two routes, twice, so that drift on a shared machine hits both.
         for path in ("/bench/reports-row-only", "/reports") * 2:
-            run = run_json([PY, "-m", "bench.loadgen", base_url, path, "--count",
-                            str(count // 2), "--time-limit", "60"], env, timeout=120)  # fmt: skip
+            command = [PY, "-m", "bench.loadgen", base_url, path, "--count", str(count // 2),
+                       "--time-limit", "60", "--concurrency", str(concurrency)]  # fmt: skip
+            run = run_json(command, env, timeout=120)
             out.setdefault(path, []).append(run)
         result = {}
         for path, runs in out.items():

@@ -15,11 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_bench_quick_runs_and_writes_its_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--only", "sqlite,inmemory",
          "--out", str(out)],
-        cwd=ROOT, check=True, timeout=240, capture_output=True,
+        cwd=ROOT, timeout=240, capture_output=True, text=True,
     )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(out.read_text())
     assert {"date", "machine", "versions", "settings", "throughput", "latency",
             "request_path", "targets"} <= results.keys()  # fmt: skip
