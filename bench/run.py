@@ -605,7 +605,13 @@ def main(argv: list[str] | None = None) -> dict:
             if args.quick and case.name != "sqlite":
                 continue  # quick: the embedded default only
             if case.name in LATENCY_CASES and case.name in results["throughput"]:
-                results["latency"][case.name] = latency_sweep(case, rates, rate_seconds, work_path)
+                try:
+                    results["latency"][case.name] = latency_sweep(
+                        case, rates, rate_seconds, work_path
+                    )
+                except Exception as exc:  # one broken case must not cost the whole run
+                    results["skipped"][f"latency {case.name}"] = f"failed: {str(exc)[:3000]}"
+                    print(f"  {case.name:24} FAILED: {str(exc)[:3000]}", flush=True)
         print("Request path: POST /reports with and without the enqueue")
         for broker in ("sqlite",) if args.quick else ("sqlite", "redis"):
             name = "sqlite" if broker == "sqlite" else "redis-stream"

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import Request
-from sqlalchemy import event, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -47,10 +48,20 @@ def create_engine_from_settings(url: str, *, null_pool: bool = False) -> AsyncEn
     return engine
 
 
-async def create_tables(engine: AsyncEngine) -> None:
-    """Create missing tables (the reference app keeps no migrations; add Alembic in yours)."""
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all, checkfirst=True)
+async def create_tables(engine: AsyncEngine, metadata: MetaData = Base.metadata) -> None:
+    """Create missing tables (the reference app keeps no migrations; add Alembic in yours).
+
+    The web process and the workers may start at the same moment on a fresh database: when
+    another process creates a table between our check and our CREATE, we try again.
+    """
+    for attempt in range(5):
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.create_all, checkfirst=True)
+            return
+        except OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == 4:
+                raise
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

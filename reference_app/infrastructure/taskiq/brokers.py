@@ -45,6 +45,9 @@ def build_broker(settings: Settings) -> AsyncBroker:
             poll_interval=settings.TASKIQ_POLL_INTERVAL,
             lease_seconds=settings.TASKIQ_LEASE_SECONDS,
             max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
+            # Claim up to a worker's concurrency in one statement (a stopping worker hands
+            # back what it claimed and did not start).
+            claim_batch=min(settings.TASKIQ_WORKER_CONCURRENCY, 50),
         ).with_result_backend(
             DatabaseResultBackend(
                 settings.DATABASE_URL, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS

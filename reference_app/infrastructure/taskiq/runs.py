@@ -41,7 +41,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import TaskiqMessage, TaskiqMiddleware, TaskiqResult
 
-from reference_app.infrastructure.database import Base, create_engine_from_settings
+from reference_app.infrastructure.database import (
+    Base,
+    create_engine_from_settings,
+    create_tables,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +112,7 @@ class TaskRunRecorder(TaskiqMiddleware):
         self.default_max_retries = default_max_retries
         self._events: list[RunEvent] = []
         self._errors: dict[str, BaseException] = {}
+        self._upsert_statement: Any = None
         self._engine: AsyncEngine | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._flushes = 0
@@ -116,8 +121,7 @@ class TaskRunRecorder(TaskiqMiddleware):
     # -- lifecycle ------------------------------------------------------------------------
     async def startup(self) -> None:
         self._engine = create_engine_from_settings(self.database_url)
-        async with self._engine.begin() as connection:
-            await connection.run_sync(metadata.create_all, checkfirst=True)
+        await create_tables(self._engine, metadata)
         self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
 
     async def shutdown(self) -> None:
@@ -191,8 +195,8 @@ class TaskRunRecorder(TaskiqMiddleware):
             events, self._events = self._events, []
             try:
                 async with self._engine.begin() as connection:
-                    for event in events:
-                        await connection.execute(self._upsert(event))
+                    # One statement, compiled once, every buffered row: an executemany.
+                    await connection.execute(self._statement(), [self._row(e) for e in events])
                     self._flushes += 1
                     if self._flushes % 50 == 1:  # now and then is enough
                         await self.prune(connection)
@@ -200,11 +204,9 @@ class TaskRunRecorder(TaskiqMiddleware):
                 self._events[:0] = events  # nothing is dropped on a failed write
                 raise
 
-    def _upsert(self, event: RunEvent) -> Any:
-        assert self._engine is not None
-        insert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+    def _row(self, event: RunEvent) -> dict[str, Any]:
         started = event.status in ("started", "retried")
-        values = {
+        return {
             "task_id": event.task_id,
             "task_name": event.task_name,
             "broker": self.broker_name,
@@ -222,10 +224,17 @@ class TaskRunRecorder(TaskiqMiddleware):
             "labels": event.labels,
             "updated_at": event.at,
         }
-        statement = insert(task_runs).values(**values)
+
+    def _statement(self) -> Any:
+        """The upsert, built once: a later event never undoes a more final status."""
+        if self._upsert_statement is not None:
+            return self._upsert_statement
+        assert self._engine is not None
+        insert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(task_runs)
         new, old = statement.excluded, task_runs.c
         newer = new.rank >= old.rank
-        return statement.on_conflict_do_update(
+        self._upsert_statement = statement.on_conflict_do_update(
             index_elements=[old.task_id],
             set_={
                 "status": case((newer, new.status), else_=old.status),
@@ -243,6 +252,7 @@ class TaskRunRecorder(TaskiqMiddleware):
                 "updated_at": new.updated_at,
             },
         )
+        return self._upsert_statement
 
     async def prune(self, connection: Any) -> None:
         """Delete runs older than ``max_age_seconds``, then all but the newest ``max_rows``."""
