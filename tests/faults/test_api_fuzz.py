@@ -32,7 +32,7 @@ def test_no_request_generated_from_the_openapi_spec_gets_a_500(tmp_path, start_a
          "--phases", "examples,coverage,fuzzing", "--request-timeout", "10",
          "--header", "X-Admin-Token: fuzz-admin-token", "--workers", "1",
          "--suppress-health-check", "all"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     tail = done.stdout[-4000:] + done.stderr[-2000:]
     assert done.returncode == 0, tail
