@@ -186,3 +186,15 @@ async def test_a_long_reader_does_not_block_and_a_long_writer_only_delays(open_b
     assert await broker.pending() == 3
     reader.close()
     writer.close()
+
+
+async def test_many_brokers_starting_at_once_on_a_new_file_all_start(tmp_path):
+    """Worker processes start together on a fresh file and race to switch it to WAL."""
+    brokers = [SQLiteBroker(tmp_path / "fresh.db") for _ in range(8)]
+    try:
+        await asyncio.gather(*(broker.startup() for broker in brokers))
+        mode = await (await brokers[0].db.execute("PRAGMA journal_mode")).fetchone()
+        assert mode[0] == "wal"
+    finally:
+        for broker in brokers:
+            await broker.shutdown()

@@ -126,9 +126,18 @@ class SQLiteBroker(AsyncBroker):
     async def startup(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA busy_timeout=30000")
+        # Several worker processes starting at once on a new file race to switch it to WAL;
+        # SQLite answers the losers "database is locked" at once, without waiting: retry.
+        for attempt in range(100):
+            try:
+                await self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 99:
+                    raise
+                await asyncio.sleep(0.05)
+        await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.executescript(SCHEMA)
         await super().startup()
 
