@@ -87,21 +87,6 @@ if os.environ.get("BENCH_NO_RESULTS"):
     from taskiq.result_backends.dummy import DummyResultBackend
 
     broker.result_backend = DummyResultBackend()
-if os.environ.get("BENCH_PROTO_RESULTS"):  # group commit (bench/prototypes.py)
-    from bench.prototypes import GroupCommitResultBackend
-
-    old = broker.result_backend
-    broker.result_backend = GroupCommitResultBackend(old.database_url, ttl_seconds=old.ttl_seconds)
-if os.environ.get("BENCH_PROTO_RUNS"):  # one executemany per flush (bench/prototypes.py)
-    from bench.prototypes import BatchedTaskRunRecorder
-    from reference_app.infrastructure.taskiq.runs import TaskRunRecorder
-
-    for n, middleware in enumerate(broker.middlewares):
-        if isinstance(middleware, TaskRunRecorder):
-            batched = BatchedTaskRunRecorder(middleware.database_url,
-                                             broker_name=middleware.broker_name)  # fmt: skip
-            batched.set_broker(broker)
-            broker.middlewares[n] = batched
 _batch = int(os.environ.get("BENCH_BATCH", "0") or 0)
 if _batch:
     if hasattr(broker, "claim_batch"):  # SQLiteBroker: one UPDATE ... RETURNING per batch

@@ -91,26 +91,15 @@ CASES = [
     Case("huey-sqlite", "huey", "sqlite", "Huey SqliteHuey, 2 worker processes, -q",
          needs=("huey",)),
 ]  # fmt: skip
-# Prototypes of changes to our brokers (bench-only: the app is not edited).
-PROTO = {"BENCH_PROTO_RUNS": "1", "BENCH_PROTO_RESULTS": "1"}  # see bench/prototypes.py
+# What a no-op task pays for: our setup with parts switched off (bench-only).
 LEAN = {"BENCH_NO_RESULTS": "1", "TASKIQ_RUNS_ENABLED": "false"}
 PROTOTYPES = [
     Case("sqlite-no-results", "ours", "sqlite", "ours, results not stored",
          {"BENCH_NO_RESULTS": "1"}, task="bench.noop_db"),
     Case("sqlite-no-runs", "ours", "sqlite", "ours, TASKIQ_RUNS_ENABLED=false",
          {"TASKIQ_RUNS_ENABLED": "false"}, task="bench.noop_db"),
-    Case("sqlite-proto", "ours", "sqlite", "ours, batched run recorder + group-commit results",
-         PROTO, task="bench.noop_db"),
-    Case("sqlite-proto-batch", "ours", "sqlite", "ours, both prototypes + claim_batch=50",
-         {**PROTO, "BENCH_BATCH": "50"}, task="bench.noop_db"),
-    Case("redis-stream-proto", "ours", "redis", "ours, batched run recorder + xread_count=20",
-         {"BENCH_PROTO_RUNS": "1", "BENCH_BATCH": "20"}, task="bench.noop_db",
-         needs=("redis",)),
     Case("redis-stream-lean", "ours", "redis", "ours, xread_count=20, no results, no run recorder",
          {**LEAN, "BENCH_BATCH": "20"}, task="bench.noop_db", needs=("redis",)),
-    Case("rabbitmq-proto", "ours", "rabbitmq",
-         "ours, batched run recorder + group-commit results", PROTO, task="bench.noop_db",
-         needs=("rabbitmq",)),
 ]  # fmt: skip
 QUICK = ("sqlite", "redis-stream", "rabbitmq", "inmemory", "floor-redis", "taskiq-stream")
 LATENCY_CASES = ("sqlite", "redis-stream", "rabbitmq")
