@@ -8,7 +8,7 @@ from reference_app.main import create_app
 from tests.support.brokers import BrokerEnv
 
 TOKEN = "adm1n-t0ken-for-tests"
-ADMIN_PATHS = ["/tasks", "/tasks/registry", "/tasks/runs", "/tasks/stats"]
+ADMIN_PATHS = ["/tasks", "/tasks/registry", "/tasks/runs", "/tasks/stats", "/tasks/dead-letters"]
 
 
 def test_with_a_token_configured_every_admin_page_asks_for_it(tmp_path, start_api):

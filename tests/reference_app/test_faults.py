@@ -9,10 +9,11 @@ from __future__ import annotations
 import signal
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 
 import pytest
-from taskiq import BrokerMessage
+from taskiq import BrokerMessage, TaskiqMessage
 
 from tests.support.dead_letters import read_dead_letters
 from tests.support.fault_records import record
@@ -175,3 +176,53 @@ async def test_a_run_that_breaks_after_the_task_returned_is_not_left_hanging(
     assert b"probe.commit_fails" in letters[0][0]
     assert worker.log().count("A run failed outside its task function") >= 2
     assert worker.alive()
+
+
+async def test_an_admin_lists_dead_letters_and_replays_one_once_it_can_run(
+    broker_env, start_worker, start_api
+):
+    """A task moved aside (here by hand, as after a crash loop) runs again when replayed; a
+    malformed one is refused and kept; both need the admin token."""
+    token = "dead-letter-adm1n-token"
+    admin = {"X-Admin-Token": token}
+    api = start_api(broker_env, ADMIN_TOKEN=token)
+    start_worker(broker_env)
+    report_id = post_reports(api, 1, delay_ms=0)[0]
+    task_id = f"replayed-{uuid.uuid4().hex}"
+    async with producer(broker_env) as broker:
+        good = broker.formatter.dumps(
+            TaskiqMessage(task_id=task_id, task_name="process_report", labels={}, args=[],
+                          kwargs={"report_id": report_id})
+        ).message  # fmt: skip
+        await broker.dead_letter(good, "parked by the test")
+        await broker.dead_letter(b"{not json", "malformed message (parked by the test)")
+
+    with api.client() as client:
+        assert client.get("/tasks/dead-letters").status_code == 401
+        letters = client.get("/tasks/dead-letters", headers=admin).json()["items"]
+        (parked,) = [letter for letter in letters if letter["task_id"] == task_id]
+        (malformed,) = [letter for letter in letters if letter["payload"] == "{not json"]
+        assert parked["task_name"] == "process_report"
+        assert parked["reason"] == "parked by the test"
+        replay = f"/tasks/dead-letters/{parked['id']}/replay"
+        assert client.post(replay).status_code == 401
+        refused = client.post(f"/tasks/dead-letters/{malformed['id']}/replay", headers=admin)
+        assert refused.status_code == 409
+        assert "not a taskiq message" in refused.json()["detail"]
+        missing = client.post("/tasks/dead-letters/999999999/replay", headers=admin)
+        assert missing.status_code == 404
+
+        replayed = client.post(replay, headers=admin)
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.json() == {
+            "replayed": parked["id"], "task_id": task_id, "task_name": "process_report"
+        }  # fmt: skip
+
+        def run_status():
+            response = client.get(f"/tasks/runs/{task_id}", headers=admin)
+            return response.status_code == 200 and response.json()["status"] == "succeeded"
+
+        wait_for(run_status, timeout=30, what="the replayed task to run")
+        left = client.get("/tasks/dead-letters", headers=admin).json()["items"]
+        assert [letter["id"] for letter in left] == [malformed["id"]]
+        assert client.post(replay, headers=admin).status_code == 404  # replayed only once

@@ -9,16 +9,35 @@ the default queue ``taskiq``. :func:`build_rabbitmq_broker` only uses the object
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from functools import partial
 from typing import Any
 
 from aio_pika import DeliveryMode, Message
+from aio_pika.abc import AbstractIncomingMessage
 from taskiq_aio_pika import AioPikaBroker, Exchange, Queue, QueueType
 
+from reference_app.infrastructure.taskiq.dead_letters import DeadLetter, payload_digest
 from reference_app.infrastructure.taskiq.messages import NackableMessage
 
 logger = logging.getLogger(__name__)
+
+
+def _dead_letter(incoming: AbstractIncomingMessage) -> DeadLetter:
+    """Ours carry ``x-taskiq-reason``; RabbitMQ's own (the delivery limit) ``x-first-death-*``."""
+    headers = incoming.headers or {}
+    reason = headers.get("x-taskiq-reason") or (
+        f"RabbitMQ dead-lettered it ({headers.get('x-first-death-reason', 'unknown')}, "
+        f"from {headers.get('x-first-death-queue', '?')}): it was delivered too many times"
+    )
+    task_id = headers.get("task_id")
+    return DeadLetter.from_payload(
+        str(task_id) if task_id else payload_digest(incoming.body),
+        incoming.body,
+        str(reason),
+        deliveries=headers.get("x-delivery-count"),
+    )
 
 
 class DeadLetteringAioPikaBroker(AioPikaBroker):
@@ -48,6 +67,42 @@ class DeadLetteringAioPikaBroker(AioPikaBroker):
             routing_key=self.dead_letter_queue_name,
         )
         logger.error("Message moved to %s: %s", self.dead_letter_queue_name, reason)
+
+    async def _scan_dead_letters(self, limit: int) -> AsyncGenerator[tuple[DeadLetter, Any], None]:
+        """Take up to ``limit`` letters, unacknowledged, on a channel of their own.
+
+        Whatever is not acknowledged goes back to the queue, in order, when the channel
+        closes; so listing removes nothing.
+        """
+        if self.write_conn is None:
+            raise RuntimeError("The RabbitMQ broker is not started.")
+        channel = await self.write_conn.channel()
+        try:
+            queue = await channel.get_queue(self.dead_letter_queue_name, ensure=True)
+            for _ in range(limit):
+                incoming = await queue.get(no_ack=False, fail=False)
+                if incoming is None:
+                    break
+                yield _dead_letter(incoming), incoming
+        finally:
+            await channel.close()
+
+    async def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        """The first letters of the dead-letter queue; they stay in the queue."""
+        return [letter async for letter, _ in self._scan_dead_letters(limit or 10_000)]
+
+    async def replay_dead_letter(
+        self, letter_id: str, republish: Callable[[DeadLetter], Awaitable[None]]
+    ) -> DeadLetter | None:
+        """``republish`` the letter, then acknowledge it (see ``dead_letters.py``)."""
+        async with aclosing(self._scan_dead_letters(10_000)) as letters:
+            async for letter, incoming in letters:
+                if letter.id == letter_id:
+                    await republish(letter)
+                    await incoming.ack()
+                    logger.info("Dead letter %s replayed.", letter_id)
+                    return letter
+        return None
 
     async def ping(self) -> None:
         if self.write_conn is None or self.write_conn.is_closed:

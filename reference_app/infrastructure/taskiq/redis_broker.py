@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -47,6 +47,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
+from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
 from reference_app.infrastructure.taskiq.messages import NackableMessage
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,11 @@ for _, data in ipairs(due) do
 end
 return #due
 """
+
+
+def _dead_letter(entry_id: bytes, fields: dict[bytes, bytes]) -> DeadLetter:
+    reason = fields.get(b"reason", b"").decode("utf-8", errors="replace")
+    return DeadLetter.from_payload(entry_id.decode(), fields.get(b"data", b""), reason)
 
 
 class ReliableRedisStreamBroker(RedisStreamBroker):
@@ -296,6 +302,29 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         """Store a message that cannot be run (called by our receiver for poison messages)."""
         async with Redis(connection_pool=self.connection_pool) as redis:
             await self._store_dead_letter(redis, data, reason)
+
+    async def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        """The oldest entries of the dead-letter stream (all of them without a limit)."""
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            entries = await redis.xrange(self.dead_letter_stream, count=limit)
+        return [_dead_letter(entry_id, fields) for entry_id, fields in entries]
+
+    async def replay_dead_letter(
+        self, letter_id: str, republish: Callable[[DeadLetter], Awaitable[None]]
+    ) -> DeadLetter | None:
+        """``republish`` the entry, then delete it (see ``dead_letters.py``)."""
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            try:
+                entries = await redis.xrange(self.dead_letter_stream, letter_id, letter_id)
+            except ResponseError:  # not a stream id
+                return None
+            if not entries:
+                return None
+            letter = _dead_letter(*entries[0])
+            await republish(letter)
+            await redis.xdel(self.dead_letter_stream, letter_id)
+        logger.info("Dead letter %s replayed onto %s.", letter_id, self.queue_name)
+        return letter
 
     async def ping(self) -> None:
         async with Redis(connection_pool=self.connection_pool) as redis:

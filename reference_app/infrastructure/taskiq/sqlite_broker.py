@@ -26,14 +26,14 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
 import aiosqlite
 from taskiq import AsyncBroker, BrokerMessage
 
+from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
 from reference_app.infrastructure.taskiq.messages import NackableMessage
 
 logger = logging.getLogger(__name__)
@@ -82,20 +82,16 @@ def _delay_seconds(message: BrokerMessage) -> float:
         return 0.0
 
 
+def _dead_letter(row: tuple) -> DeadLetter:
+    letter_id, task_id, task_name, payload, reason, deliveries = row
+    return DeadLetter.from_payload(
+        str(letter_id), bytes(payload), reason,
+        task_id=task_id, task_name=task_name, deliveries=deliveries,
+    )  # fmt: skip
+
+
 class BrokerFullError(RuntimeError):
     """The SQLite file cannot grow: nothing was enqueued."""
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A message that was moved aside, and why."""
-
-    id: int
-    task_id: str | None
-    task_name: str | None
-    payload: bytes
-    reason: str
-    deliveries: int
 
 
 class SQLiteBroker(AsyncBroker):
@@ -296,13 +292,34 @@ class SQLiteBroker(AsyncBroker):
             (self.queue_name, data, reason, time.time()),
         )
 
-    async def dead_letters(self) -> list[DeadLetter]:
+    async def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        """The oldest dead letters of this queue (all of them without a limit)."""
         cursor = await self.db.execute(
             "SELECT id, task_id, task_name, payload, reason, deliveries "
-            "FROM taskiq_dead_letters WHERE queue = ? ORDER BY id",
-            (self.queue_name,),
+            "FROM taskiq_dead_letters WHERE queue = ? ORDER BY id LIMIT ?",
+            (self.queue_name, -1 if limit is None else limit),
         )
-        return [DeadLetter(*row[:3], bytes(row[3]), *row[4:]) for row in await cursor.fetchall()]
+        return [_dead_letter(row) for row in await cursor.fetchall()]
+
+    async def replay_dead_letter(
+        self, letter_id: str, republish: Callable[[DeadLetter], Awaitable[None]]
+    ) -> DeadLetter | None:
+        """``republish`` the letter, then delete it (see ``dead_letters.py``)."""
+        if not letter_id.isdigit():
+            return None
+        cursor = await self.db.execute(
+            "SELECT id, task_id, task_name, payload, reason, deliveries "
+            "FROM taskiq_dead_letters WHERE queue = ? AND id = ?",
+            (self.queue_name, int(letter_id)),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        letter = _dead_letter(row)
+        await republish(letter)
+        await self.db.execute("DELETE FROM taskiq_dead_letters WHERE id = ?", (row[0],))
+        logger.info("Dead letter %s replayed onto %s.", letter_id, self.queue_name)
+        return letter
 
     async def pending(self) -> int:
         """Messages not yet acknowledged: waiting, or held by a worker."""

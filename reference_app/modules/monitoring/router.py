@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -14,9 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import get_session
 from reference_app.infrastructure.security import require_admin
+from reference_app.infrastructure.taskiq.brokers import email_broker
+from reference_app.infrastructure.taskiq.dead_letters import (
+    DeadLetterNotFound,
+    DeadLettersUnsupported,
+    NotReplayable,
+    list_dead_letters,
+    replay_dead_letter,
+)
+from reference_app.infrastructure.taskiq.health import STATE
 from reference_app.infrastructure.taskiq.registry import registered_tasks, tasks_per_broker
 from reference_app.modules.monitoring import service
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/tasks", tags=["tasks"], dependencies=[Depends(require_admin)])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 Status = Literal["queued", "started", "retried", "retrying", "succeeded", "failed"]
@@ -60,6 +72,51 @@ async def stats(
     db: AsyncSession = Depends(get_session),
 ) -> dict[str, Any]:
     return await service.stats(db, window_seconds=window_seconds)
+
+
+BROKER_TIMEOUT = 10.0  # seconds an admin call may wait for the broker
+
+
+async def _on_broker(call: Any) -> Any:
+    """Run a dead-letter call; a broker that is down or silent gives a 503, not a hang."""
+    if not STATE.ready:
+        call.close()
+        raise HTTPException(503, f"the task broker is unavailable: {STATE.last_error}")
+    try:
+        return await asyncio.wait_for(call, BROKER_TIMEOUT)
+    except DeadLettersUnsupported as exc:
+        raise HTTPException(409, str(exc)) from None
+    except TimeoutError:
+        raise HTTPException(503, "the task broker did not answer in time") from None
+    except (ConnectionError, OSError, RuntimeError) as exc:
+        logger.error("Dead letters: the broker failed: %s", type(exc).__name__)
+        raise HTTPException(503, "the task broker is unavailable, try again") from None
+
+
+# --8<-- [start:dead_letters]
+@router.get("/dead-letters")
+async def dead_letters(limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+    """Messages moved aside (malformed, unknown task, bad arguments, too many deliveries)."""
+    letters = await _on_broker(list_dead_letters(email_broker, limit=limit))
+    return {
+        "broker": get_settings().broker_location(),
+        "items": [letter.as_dict() for letter in letters],
+    }
+
+
+@router.post("/dead-letters/{letter_id}/replay")
+async def replay(letter_id: str) -> dict[str, Any]:
+    """Put one back on the task queue, once its cause is fixed; 409 if it cannot run."""
+    try:
+        letter = await _on_broker(replay_dead_letter(email_broker, letter_id))
+    except DeadLetterNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except NotReplayable as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"replayed": letter.id, "task_id": letter.task_id, "task_name": letter.task_name}
+
+
+# --8<-- [end:dead_letters]
 
 
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
