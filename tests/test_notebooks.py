@@ -18,14 +18,10 @@ IPYNBS = sorted(NOTEBOOKS.glob("*.ipynb"))
 PER_NOTEBOOK_TIMEOUT = 120  # s; each one takes well under 60 s on a quiet machine
 
 
-# Recipes whose notebook is still to be written (issue 6): listed here, so that a new recipe
-# without a notebook fails this test instead of going unnoticed.
-NOT_YET = {"email_tasks"}
-
-
 def test_one_notebook_per_recipe_plus_the_first_task():
+    """A new recipe without its notebook (or a notebook without its recipe) fails here."""
     recipes = {path.parent.name for path in (ROOT / "recipes").glob("*/__main__.py")}
-    assert {path.stem for path in IPYNBS} == (recipes - NOT_YET) | {"first_task"}
+    assert {path.stem for path in IPYNBS} == recipes | {"first_task"}
     assert {path.stem for path in NOTEBOOKS.glob("*.py")} == {path.stem for path in IPYNBS}
 
 
