@@ -1,15 +1,14 @@
 """Talking SMTP with aiosmtplib: one connection per batch, and a commit point per email.
 
-``transmit`` records an email as sent at the last moment before the SMTP server can accept
-it: after the server said "354, send the data" and right before the final ``.`` line goes out
-(nothing is awaited between the two). So if the worker is killed:
+``transmit`` records an email as sent right after the server's final "250" for it, before
+the next email goes out on that connection. So if the worker is killed:
 
-* before that point, the row still says ``pending`` and the server has no complete message:
-  the redelivered task sends it, once;
-* after it, the row says ``sent`` and the redelivered task skips it.
+* before the 250, the row still says ``pending``: the redelivered task sends it again;
+* after the commit, the row says ``sent`` and the redelivered task skips it;
+* in the instant between the two, the email went out and the row says ``pending``: the
+  redelivered task sends a copy with the same Message-ID, which mail systems drop.
 
-None can make one go out twice. A kill in the event-loop turn between the end of the commit
-and the write (well under a millisecond) loses that one email: at most one per connection.
+No email is ever lost; at most one per open connection is sent twice on the wire.
 """
 
 from __future__ import annotations
@@ -17,14 +16,17 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from email.message import EmailMessage
+from email.message import Message
+from email.policy import compat32
 
 import aiosmtplib
 from aiosmtplib import SMTPResponseException
 
 from reference_app.infrastructure.config import Settings
+from reference_app.modules.email.message import envelope
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+SMTP_LINES = compat32.clone(linesep="\r\n")  # headers were encoded when the message was built
 
 
 class PermanentSMTPError(Exception):
@@ -70,11 +72,10 @@ def _refused(exc: SMTPResponseException) -> Exception:
 
 # --8<-- [start:transmit]
 async def transmit(
-    smtp: aiosmtplib.SMTP, message: EmailMessage, commit_sent: Callable[[], Awaitable[None]]
+    smtp: aiosmtplib.SMTP, message: Message, commit_sent: Callable[[], Awaitable[None]]
 ) -> None:
     """Send ``message``; ``commit_sent`` records it as sent once the server accepted it."""
-    sender = message["From"].addresses[0].addr_spec
-    recipient = message["To"].addresses[0].addr_spec
+    sender, recipient = envelope(message)
     try:
         await smtp.mail(sender)
         await smtp.rcpt(recipient)
@@ -85,7 +86,7 @@ async def transmit(
     if start.code != 354:
         await smtp.rset()
         raise _refused(SMTPResponseException(start.code, start.message))
-    payload = aiosmtplib.email.flatten_message(message)
+    payload = message.as_bytes(policy=SMTP_LINES)
     payload = _LEADING_DOT.sub(b"..", payload.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     if not payload.endswith(b"\r\n"):
         payload += b"\r\n"

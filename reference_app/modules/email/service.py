@@ -123,11 +123,14 @@ async def prepare(db: AsyncSession, items: list[Outgoing]) -> tuple[list[Outgoin
 # --8<-- [end:prepare]
 
 
+DELIVERIES = EmailDelivery.__table__  # Core statements: no ORM bookkeeping per email
+
+
 async def _set(db: AsyncSession, key: str, **values: object) -> None:
     await db.execute(
-        update(EmailDelivery)
-        .where(EmailDelivery.idempotency_key == key)
-        .values(attempts=EmailDelivery.attempts + 1, **values)
+        update(DELIVERIES)
+        .where(DELIVERIES.c.idempotency_key == key)
+        .values(attempts=DELIVERIES.c.attempts + 1, **values)
     )
     await db.commit()
 
