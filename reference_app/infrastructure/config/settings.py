@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     SMTP_PASSWORD: SecretStr | None = None
     SMTP_FROM: str = "Taskiq Cookbook <noreply@example.com>"
     SMTP_TLS: Literal["none", "starttls", "tls"] = "none"  # tls: implicit TLS (port 465)
+    SMTP_CA_FILE: Path | None = None  # CA bundle to trust for SMTP TLS; unset: the system's
     SMTP_TIMEOUT: float = Field(10.0, gt=0)  # s per SMTP command
     SMTP_MAX_ATTEMPTS: int = Field(4, ge=1)  # tries per email before it is recorded failed
     SMTP_RETRY_BACKOFF: float = Field(1.0, ge=0)  # s before the 2nd try; doubles each time

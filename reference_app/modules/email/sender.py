@@ -13,6 +13,7 @@ No email is ever lost; at most one per open connection is sent twice on the wire
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -48,6 +49,8 @@ async def smtp_connection(settings: Settings) -> AsyncIterator[aiosmtplib.SMTP]:
         timeout=settings.SMTP_TIMEOUT,
         use_tls=settings.SMTP_TLS == "tls",  # implicit TLS from the first byte (port 465)
         start_tls=settings.SMTP_TLS == "starttls",  # False, not None: None means "if offered"
+        # Certificates are always checked; a private relay's CA can be added with SMTP_CA_FILE.
+        cert_bundle=str(settings.SMTP_CA_FILE) if settings.SMTP_CA_FILE else None,
     )
     await smtp.connect()
     try:
@@ -70,6 +73,12 @@ def _refused(exc: SMTPResponseException) -> Exception:
     return exc  # 4xx: try again later
 
 
+async def _reset(smtp: aiosmtplib.SMTP) -> None:
+    """RSET after a refusal; a server that refuses that too must not hide the first answer."""
+    with contextlib.suppress(SMTPResponseException):
+        await smtp.rset()
+
+
 # --8<-- [start:transmit]
 async def transmit(
     smtp: aiosmtplib.SMTP, message: Message, commit_sent: Callable[[], Awaitable[None]]
@@ -81,10 +90,10 @@ async def transmit(
         await smtp.rcpt(recipient)
         start = await smtp.execute_command(b"DATA")
     except SMTPResponseException as exc:
-        await smtp.rset()  # the connection stays usable for the next recipient
+        await _reset(smtp)  # the connection stays usable for the next recipient
         raise _refused(exc) from None
     if start.code != 354:
-        await smtp.rset()
+        await _reset(smtp)
         raise _refused(SMTPResponseException(start.code, start.message))
     payload = message.as_bytes(policy=SMTP_LINES)
     payload = _LEADING_DOT.sub(b"..", payload.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
