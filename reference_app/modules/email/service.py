@@ -11,7 +11,7 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
 
 from aiosmtplib import SMTPException
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reference_app.infrastructure.config import Settings
@@ -135,6 +135,51 @@ async def _set(db: AsyncSession, key: str, **values: object) -> None:
     await db.commit()
 
 
+class SentMarks:
+    """Group commit of the "sent" marks of several SMTP connections.
+
+    Each sender still waits until its own mark is committed before its next email, so at
+    most one email per connection is ever out without its mark (see ``sender.py``). But the
+    marks that arrive while a commit runs share the next one: with ``EMAIL_CONCURRENCY``
+    connections, one transaction and one trip to the database thread serve several emails.
+    """
+
+    MARK = (
+        update(DELIVERIES)
+        .where(DELIVERIES.c.idempotency_key == bindparam("mark_key"))
+        .values(status=DeliveryStatus.SENT, sent_at=bindparam("mark_at"),
+                attempts=DELIVERIES.c.attempts + 1)
+    )  # fmt: skip
+
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+        self.waiting: list[tuple[str, object, asyncio.Future[None]]] = []
+        self.writer: asyncio.Task[None] | None = None
+
+    async def sent(self, key: str) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append((key, utcnow(), done))
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        while self.waiting:
+            marks, self.waiting = self.waiting, []
+            try:
+                await self.db.execute(
+                    self.MARK, [{"mark_key": key, "mark_at": at} for key, at, _ in marks]
+                )
+                await self.db.commit()
+            except Exception as exc:
+                await self.db.rollback()
+                for *_, done in marks:
+                    done.set_exception(exc)
+                continue
+            for *_, done in marks:
+                done.set_result(None)
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:500]
@@ -142,7 +187,10 @@ def _describe(exc: BaseException) -> str:
 
 # --8<-- [start:send_batch]
 async def send_batch(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], items: list[Outgoing]
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    items: list[Outgoing],
+    marks: SentMarks | None = None,
 ) -> Totals:
     """Send ``items`` over one SMTP connection; reconnect with backoff when it fails."""
     totals = Totals()
@@ -158,7 +206,10 @@ async def send_batch(
                         item = todo[0]
 
                         async def commit_sent(key: str = item.key) -> None:
-                            await _set(db, key, status=DeliveryStatus.SENT, sent_at=utcnow())
+                            if marks is not None:  # shared with the other connections
+                                await marks.sent(key)
+                            else:
+                                await _set(db, key, status=DeliveryStatus.SENT, sent_at=utcnow())
 
                         try:
                             message = build_message(
@@ -228,13 +279,15 @@ async def send_batches(
             if crashes:
                 continue  # keep draining so the reader never blocks; the error is raised below
             try:
-                totals.add(await send_batch(settings, sessions, batch))
+                totals.add(await send_batch(settings, sessions, batch, marks))
             except Exception as exc:  # the database, most likely: the task fails, rows stay
                 crashes.append(exc)
                 continue
             logger.info("%s: %d sent, %d failed, %d skipped so far",
                         label, totals.sent, totals.failed, totals.skipped)  # fmt: skip
 
+    marks_session = sessions()
+    marks = SentMarks(marks_session)
     senders = [asyncio.create_task(sender()) for _ in range(settings.EMAIL_CONCURRENCY)]
     try:
         async for batch in batches:
@@ -247,6 +300,7 @@ async def send_batches(
     finally:
         for task in senders:
             task.cancel()
+        await marks_session.close()
     logger.info("%s: done: %d sent, %d failed, %d skipped",
                 label, totals.sent, totals.failed, totals.skipped)  # fmt: skip
     return totals
