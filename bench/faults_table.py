@@ -16,6 +16,8 @@ TARGET = ROOT / "docs" / "includes" / "faults.md"
 SCENARIOS = {
     "sigkill_mid_batch": ("Worker SIGKILLed after 20 of 200 tasks, a new worker started",
                           "seconds_to_finish_after_restart"),
+    "sigkill_random_processes": ("One of 2 worker processes SIGKILLed at 3 random points "
+                                 "of 1,000 tasks; taskiq starts a new one", "seconds_to_finish"),
     "sigterm_main_process": ("SIGTERM to the worker's main process (`docker stop`)",
                              "exit_seconds"),
     "sigterm_process_group": ("SIGTERM to the whole process group (Ctrl-C)", "exit_seconds"),
@@ -37,7 +39,8 @@ def render() -> str:
             row = data[key]
             seconds = row.get(time_key)
             what = {"exit_seconds": "to exit", "seconds_to_finish_after_restart": "to finish",
-                    "seconds_to_finish_backlog": "to finish the backlog"}[time_key]  # fmt: skip
+                    "seconds_to_finish_backlog": "to finish the backlog",
+                    "seconds_to_finish": "for the whole run"}[time_key]  # fmt: skip
             lines.append(
                 f"| `{path.stem}` | {label} | {row['tasks']} | {row['lost']} | "
                 f"{row.get('rerun_after_redelivery', 0)} | {seconds} s {what} | "

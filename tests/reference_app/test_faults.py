@@ -6,6 +6,8 @@ The numbers each run measured are written to build/faults/<broker>.json for the 
 
 from __future__ import annotations
 
+import os
+import random
 import signal
 import sqlite3
 import time
@@ -85,6 +87,52 @@ def test_sigkill_mid_batch_loses_nothing(broker_env, start_worker, start_api):
             "lost": REPORTS - counts.get("complete", 0),
             "rerun_after_redelivery": rerun_count(db),
             "seconds_to_finish_after_restart": round(recovery, 2),
+        },
+    )
+
+
+def test_worker_processes_sigkilled_at_random_points_lose_nothing(
+    broker_env, start_worker, start_api
+):
+    """1,000 reports, 2 worker processes; three times, at a random point of the run, one of
+    them (chosen at random) is SIGKILLed and taskiq's manager starts a new one. Every report
+    completes; a redelivered one runs again and finds its work done (duplicates counted)."""
+    tasks, kills = 1000, 3
+    seed = int(os.environ.get("FAULT_SEED", random.SystemRandom().randrange(10**6)))
+    rng = random.Random(seed)
+    print(f"FAULT_SEED={seed}")  # to replay this exact run
+    api = start_api(broker_env)
+    db = broker_env.database_path
+    post_reports(api, tasks, delay_ms=5)
+    worker = start_worker(broker_env, TASKIQ_WORKER_PROCESSES=2, TASKIQ_WORKER_CONCURRENCY=4)
+    started = time.monotonic()
+    kill_points = sorted(rng.sample(range(100, 800), kills))
+    killed = []
+    for point in kill_points:
+        wait_for(lambda p=point: status_counts(db).get("complete", 0) >= p, timeout=90,
+                 what=f"{point} done", interval=0.005)  # fmt: skip
+        wait_for(lambda: len(worker.child_pids()) == 2, timeout=30, what="2 worker processes")
+        victim = rng.choice(worker.child_pids())
+        os.kill(victim, signal.SIGKILL)
+        killed.append((point, victim))
+    wait_for(lambda: status_counts(db).get("complete", 0) == tasks, timeout=120,
+             what=f"all {tasks} reports to complete")  # fmt: skip
+    seconds = time.monotonic() - started
+    assert status_counts(db) == {"complete": tasks}
+    wait_for(lambda: len(set(worker.started_pids())) >= 2 + kills, timeout=30,
+             what="taskiq to replace every killed process")  # fmt: skip
+    assert worker.alive()
+    record(
+        broker_env.broker_type,
+        "sigkill_random_processes",
+        {
+            "tasks": tasks,
+            "kills": kills,
+            "killed_at_completed": [point for point, _ in killed],
+            "lost": tasks - status_counts(db).get("complete", 0),
+            "rerun_after_redelivery": rerun_count(db),
+            "seconds_to_finish": round(seconds, 2),
+            "seed": seed,
         },
     )
 
