@@ -61,6 +61,11 @@ bench: $(BENCH_STAMP)
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick --out build/bench-quick.json
 
+## make bench-soak: 50 POST /reports per second on each broker, recycling off and on (~11 min).
+.PHONY: bench-soak
+bench-soak: $(BENCH_STAMP)
+	$(BIN)/python -m bench.soak
+
 ## make notebooks: the venv as a Jupyter kernel, then JupyterLab on notebooks/ if installed.
 notebooks: $(STAMP)
 	$(BIN)/python -m ipykernel install --user --name taskiq-cookbook --display-name "Python (taskiq-cookbook)"

@@ -234,11 +234,11 @@ def fill(case: Case, env: dict[str, str], count: int) -> dict:
     return {"count": count, "seconds": elapsed, "enqueue_per_s": count / elapsed}
 
 
-async def _cleanup(queue: str) -> None:
+async def _cleanup(queue: str, redis_url: str = REDIS_URL) -> None:
     with contextlib.suppress(Exception):
         from redis.asyncio import Redis
 
-        async with Redis.from_url(REDIS_URL) as redis:
+        async with Redis.from_url(redis_url) as redis:
             keys = [key async for key in redis.scan_iter(match=f"*{queue}*")]
             if keys:
                 await redis.delete(*keys)
@@ -253,9 +253,10 @@ async def _cleanup(queue: str) -> None:
             await channel.exchange_delete(f"{queue}.exchange")
 
 
-def cleanup(case: Case, queue: str) -> None:
+def cleanup(case: Case, queue: str, redis_url: str = REDIS_URL) -> None:
+    """Delete what the case created on Redis (keys naming its queue) or RabbitMQ."""
     if case.broker in ("redis", "rabbitmq"):
-        asyncio.run(_cleanup(queue))
+        asyncio.run(_cleanup(queue, redis_url))
 
 
 # -- throughput -----------------------------------------------------------------------------
