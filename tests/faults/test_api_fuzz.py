@@ -40,3 +40,17 @@ def test_no_request_generated_from_the_openapi_spec_gets_a_500(tmp_path, start_a
     assert generated, tail
     assert int(generated[1]) >= 200 and generated[1] == generated[2], tail  # all of them
     assert "Internal Server Error" not in api.log()
+
+
+def test_an_id_beyond_a_64_bit_integer_is_a_422_not_a_500(tmp_path, start_api):
+    """Found by the fuzz pass: SQLite's driver raised OverflowError on such an id."""
+    api = start_api(BrokerEnv("sqlite", tmp_path), TASKIQ_ENABLED="false")
+    body = {"subject": "s", "message": "m"}
+    with api.client() as client:
+        for method, path in [("GET", "/reports/{}"), ("POST", "/users/{}/notifications")]:
+            response = client.request(method, path.format(2**63), json=body)
+            assert response.status_code == 422, response.text
+            assert "less than or equal to 9223372036854775807" in response.text
+            largest = client.request(method, path.format(2**63 - 1), json=body)
+            assert largest.status_code == 404, largest.text
+    assert "Internal Server Error" not in api.log()

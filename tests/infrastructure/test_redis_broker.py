@@ -94,3 +94,28 @@ async def test_a_dead_workers_message_is_reclaimed_on_an_idle_queue_despite_an_o
     finally:
         await dead.shutdown()
         await alive.shutdown()
+
+
+async def test_messages_read_but_not_started_are_handed_back_when_a_worker_stops(queue):
+    """A worker reads several messages per round trip; when it stops, the ones it never
+    started are reclaimable at once, not after the lease (60 s here)."""
+    first = await started(queue, lease_seconds=60, xread_count=5)
+    second = None
+    try:
+        for n in range(5):
+            await first.kick(message(n))
+        reading = first.listen()
+        taken = await anext(reading)
+        assert taken.data == b"m0"
+        await taken.ack()
+        await reading.aclose()  # the worker stops with m1..m4 read, unstarted
+
+        second = await started(queue, lease_seconds=60, xread_count=5)
+        others = second.listen()
+        got = [await asyncio.wait_for(anext(others), timeout=5) for _ in range(4)]
+        assert sorted(message.data for message in got) == [b"m1", b"m2", b"m3", b"m4"]
+        await others.aclose()
+    finally:
+        await first.shutdown()
+        if second is not None:
+            await second.shutdown()

@@ -25,5 +25,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+# The largest INTEGER SQLite (and PostgreSQL's BIGINT) can hold: a larger id in a URL is a
+# 422, not an OverflowError from the driver.
+MAX_ROW_ID = 2**63 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

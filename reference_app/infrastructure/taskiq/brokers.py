@@ -12,7 +12,6 @@ import logging
 from pydantic import ValidationError
 from taskiq import AsyncBroker, InMemoryBroker, SmartRetryMiddleware
 from taskiq.serializers import JSONSerializer
-from taskiq_redis import RedisAsyncResultBackend
 
 from reference_app.infrastructure.config import (
     ConfigurationError,
@@ -23,7 +22,10 @@ from reference_app.infrastructure.config import (
 from reference_app.infrastructure.taskiq.dashboard import add_dashboard
 from reference_app.infrastructure.taskiq.middlewares import JsonArgumentsGuard
 from reference_app.infrastructure.taskiq.rabbitmq_broker import build_rabbitmq_broker
-from reference_app.infrastructure.taskiq.redis_broker import ReliableRedisStreamBroker
+from reference_app.infrastructure.taskiq.redis_broker import (
+    ReliableRedisStreamBroker,
+    SharedClientResultBackend,
+)
 from reference_app.infrastructure.taskiq.result_backend import DatabaseResultBackend
 from reference_app.infrastructure.taskiq.runs import TaskRunRecorder
 from reference_app.infrastructure.taskiq.sqlite_broker import SQLiteBroker
@@ -65,10 +67,13 @@ def build_broker(settings: Settings) -> AsyncBroker:
             poll_interval=settings.TASKIQ_POLL_INTERVAL,
             lease_seconds=settings.TASKIQ_LEASE_SECONDS,
             max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
+            # Read up to a worker's concurrency per XREADGROUP, as the SQLite broker claims;
+            # a stopping worker hands back what it read and did not start.
+            xread_count=min(settings.TASKIQ_WORKER_CONCURRENCY, 50),
             **secret,
             **timeouts,
         ).with_result_backend(
-            RedisAsyncResultBackend(
+            SharedClientResultBackend(
                 settings.redis_url(),
                 result_ex_time=settings.TASKIQ_RESULT_TTL_SECONDS,  # results expire
                 serializer=JSONSerializer(),  # never pickle

@@ -17,3 +17,4 @@ class NackableMessage(AckableMessage):
     """
 
     nack: Callable[[], Awaitable[None] | None] | None = None
+    lease_id: bytes | None = None  # the broker's id of the delivery (a Redis stream entry)

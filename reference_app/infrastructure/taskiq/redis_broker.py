@@ -35,6 +35,7 @@ the loop checks for a swallowed one before every command.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -44,8 +45,9 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from taskiq import AckableMessage, BrokerMessage
-from taskiq_redis import RedisStreamBroker
+from taskiq import AckableMessage, BrokerMessage, TaskiqResult
+from taskiq.utils import maybe_awaitable
+from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
 from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
 from reference_app.infrastructure.taskiq.messages import NackableMessage
@@ -123,6 +125,8 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         self.lease_seconds = lease_seconds
         self.max_deliveries = max_deliveries
         self._renewals: dict[bytes, asyncio.Task[None]] = {}
+        self._client: Redis | None = None
+        self._add_if_room: Any = None
         self._next_move = self._next_reclaim = 0.0
         # Look for abandoned messages several times per lease, and at least every 5 s.
         self.reclaim_interval = min(max(lease_seconds / 4, 0.2), 5.0)
@@ -135,27 +139,46 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
     def delayed_key(self) -> str:
         return f"{self.queue_name}:delayed"
 
+    @property
+    def redis(self) -> Redis:
+        """One client for the per-task commands (kick, ack). taskiq-redis builds a new client
+        for each call, which cost more CPU than the command itself in our profile; a client
+        is safe to share, each command takes its own connection from the pool."""
+        if self._client is None:
+            self._client = Redis(connection_pool=self.connection_pool)
+            self._add_if_room = self._client.register_script(ADD_IF_ROOM)  # EVALSHA
+        return self._client
+
+    def _ack_generator(self, id: Any, queue_name: str) -> Callable[[], Awaitable[None]]:
+        async def ack() -> None:
+            await self.redis.xack(queue_name, self.consumer_group_name, id)
+
+        return ack
+
     async def kick(self, message: BrokerMessage) -> None:
         delay = _delay_seconds(message)
-        async with Redis(connection_pool=self.connection_pool) as redis:
-            if delay > 0:  # e.g. a retry with backoff: parked in a sorted set until due
-                await redis.zadd(self.delayed_key, {message.message: time.time() + delay})
-                return
-            try:
-                await redis.eval(ADD_IF_ROOM, 1, self.queue_name, self.maxlen, message.message)
-            except ResponseError as exc:
-                if "QUEUEFULL" not in str(exc):
-                    raise
-                raise QueueFullError(
-                    f"the Redis stream {self.queue_name!r} already holds {self.maxlen} tasks "
-                    "(TASKIQ_REDIS_STREAM_MAXLEN): the workers are far behind. The task was "
-                    "not enqueued; start more workers or raise the limit."
-                ) from None
+        redis = self.redis
+        if delay > 0:  # e.g. a retry with backoff: parked in a sorted set until due
+            await redis.zadd(self.delayed_key, {message.message: time.time() + delay})
+            return
+        try:
+            await self._add_if_room(keys=[self.queue_name], args=[self.maxlen, message.message])
+        except ResponseError as exc:
+            if "QUEUEFULL" not in str(exc):
+                raise
+            raise QueueFullError(
+                f"the Redis stream {self.queue_name!r} already holds {self.maxlen} tasks "
+                "(TASKIQ_REDIS_STREAM_MAXLEN): the workers are far behind. The task was "
+                "not enqueued; start more workers or raise the limit."
+            ) from None
 
     async def shutdown(self) -> None:
         for renewal in self._renewals.values():
             renewal.cancel()
         self._renewals.clear()
+        if self._client is not None:
+            await self._client.aclose()  # the pool stays ours: super() disconnects it
+            self._client = None
         await super().shutdown()
 
     def _message(self, stream: Any, msg_id: bytes, fields: dict[bytes, bytes]) -> NackableMessage:
@@ -172,7 +195,9 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
             await ack()
 
         # nack: stop renewing; another worker reclaims it once the lease has run out.
-        return NackableMessage(data=fields[b"data"], ack=ack_and_stop_renewing, nack=stop_renewing)
+        return NackableMessage(
+            data=fields[b"data"], ack=ack_and_stop_renewing, nack=stop_renewing, lease_id=msg_id
+        )
 
     async def _renew(self, stream: Any, msg_id: bytes) -> None:
         """Reset the message's idle time while this worker runs it."""
@@ -190,6 +215,18 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
                     )
             except Exception:  # the next turn tries again, well within the lease
                 logger.warning("Could not renew the lease of message %s", msg_id)
+
+    async def _hand_back(self, redis: Redis, messages: list[NackableMessage]) -> None:
+        """Make unstarted messages reclaimable at once, as if their lease had run out."""
+        ids = [message.lease_id for message in messages if message.lease_id is not None]
+        for message in messages:
+            await maybe_awaitable(message.nack())  # stops renewing its lease
+        with contextlib.suppress(Exception):  # if Redis is away, the lease runs out anyway
+            await redis.xclaim(
+                self.queue_name, self.consumer_group_name, self.consumer_name,
+                min_idle_time=0, message_ids=ids, idle=int(self.idle_timeout), justid=True,
+            )  # fmt: skip
+            logger.info("Handed back %d messages this worker had not started.", len(ids))
 
     # --8<-- [start:listen]
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
@@ -216,8 +253,12 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
                 if not messages:
                     await asyncio.sleep(self.poll_interval)
                     continue
-                for message in messages:
-                    yield message
+                try:
+                    while messages:
+                        yield messages.pop(0)
+                finally:
+                    if messages:  # the worker stops: what it read but never started goes back
+                        await self._hand_back(redis, messages)
 
     async def _next_messages(self, redis: Redis) -> list[AckableMessage]:
         """Due delayed messages moved in; abandoned ones reclaimed now and then; one new."""
@@ -329,3 +370,27 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
     async def ping(self) -> None:
         async with Redis(connection_pool=self.connection_pool) as redis:
             await redis.ping()
+
+
+class SharedClientResultBackend(RedisAsyncResultBackend):
+    """taskiq-redis's result backend, storing results through one shared client.
+
+    Like the broker's ``redis`` property: taskiq-redis builds a client per ``set_result``,
+    and a worker stores one result per task.
+    """
+
+    _client: Redis | None = None
+
+    async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
+        if self._client is None:
+            self._client = Redis(connection_pool=self.redis_pool)
+        value = self.serializer.dumpb(result.model_dump(mode="json"))
+        await self._client.set(
+            self._task_name(task_id), value, ex=self.result_ex_time, px=self.result_px_time
+        )
+
+    async def shutdown(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        await super().shutdown()

@@ -33,6 +33,7 @@ from pathlib import Path
 import aiosqlite
 from taskiq import AsyncBroker, BrokerMessage
 
+from reference_app.infrastructure.database.types import MAX_ROW_ID
 from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
 from reference_app.infrastructure.taskiq.messages import NackableMessage
 
@@ -305,7 +306,7 @@ class SQLiteBroker(AsyncBroker):
         self, letter_id: str, republish: Callable[[DeadLetter], Awaitable[None]]
     ) -> DeadLetter | None:
         """``republish`` the letter, then delete it (see ``dead_letters.py``)."""
-        if not letter_id.isdigit():
+        if not letter_id.isdigit() or int(letter_id) > MAX_ROW_ID:
             return None
         cursor = await self.db.execute(
             "SELECT id, task_id, task_name, payload, reason, deliveries "

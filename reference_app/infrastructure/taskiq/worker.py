@@ -16,6 +16,8 @@ import importlib.util
 import pkgutil
 
 import taskiq_fastapi
+from fastapi import Request
+from starlette.requests import HTTPConnection
 from taskiq import TaskiqEvents, TaskiqState
 
 from reference_app.infrastructure.taskiq.brokers import email_broker
@@ -70,6 +72,25 @@ async def _stop_signal_tick(state: TaskiqState) -> None:
         tick.cancel()
 
 
+# --8<-- [start:fastapi_context]
+async def _fastapi_objects_as_context(state: TaskiqState) -> None:
+    """Give tasks the app's ``Request`` from the dependency context, not as an override.
+
+    taskiq-fastapi registers ``Request`` and ``HTTPConnection`` as dependency overrides, and
+    taskiq-dependencies 1.5 rebuilds a task's whole dependency graph on *every call* when
+    any override is set: about a fifth of a no-op task's time in our profile. Values in the
+    broker's ``custom_dependency_context`` are looked up instead, with no rebuild. Tasks get
+    one shared ``Request`` per worker process, built the way taskiq-fastapi builds it.
+    """
+    for dependency in (Request, HTTPConnection):
+        factory = email_broker.dependency_overrides.pop(dependency, None)
+        if factory is not None:
+            email_broker.custom_dependency_context[dependency] = factory()
+
+
+# --8<-- [end:fastapi_context]
+
+
 def _missing(module_name: str) -> bool:
     try:
         return importlib.util.find_spec(module_name) is None
@@ -82,6 +103,7 @@ task_modules = discover_task_modules()
 # Run the FastAPI app's lifespan inside each worker, so tasks can use what it sets up.
 if not _missing(APP_FACTORY.partition(":")[0]):  # a project without the app: tasks only
     taskiq_fastapi.init(email_broker, APP_FACTORY)
+    email_broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, _fastapi_objects_as_context)
 email_broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, dispose_task_engine)
 email_broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, _start_signal_tick)
 email_broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, _stop_signal_tick)

@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 from uuid import uuid4
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_app.infrastructure.database import get_session
+from reference_app.infrastructure.database.types import MAX_ROW_ID
 from reference_app.infrastructure.taskiq.health import BrokerUnavailable, enqueue
 from reference_app.modules.reports import service
 from reference_app.modules.reports.schemas import ReportCreate, ReportQueued, ReportRead
 from reference_app.modules.reports.tasks import process_report_task
 
 logger = logging.getLogger(__name__)
+ReportId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]  # larger: 422, not a driver error
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 
@@ -49,7 +52,7 @@ async def create_report(
 
 
 @router.get("/{report_id}", response_model=ReportRead)
-async def get_report(report_id: int, db: AsyncSession = Depends(get_session)) -> ReportRead:
+async def get_report(report_id: ReportId, db: AsyncSession = Depends(get_session)) -> ReportRead:
     report = await service.get(db, report_id)
     if report is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"report {report_id} not found")

@@ -3,13 +3,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import get_session
+from reference_app.infrastructure.database.types import MAX_ROW_ID
 from reference_app.infrastructure.ratelimit import limit_email_request
 from reference_app.infrastructure.taskiq.health import BrokerUnavailable, enqueue
 from reference_app.modules.email.tasks import (
@@ -39,6 +40,7 @@ from reference_app.modules.users.security import (
 )
 
 logger = logging.getLogger(__name__)
+UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]  # larger: 422, not a driver error
 router = APIRouter(prefix="/users", tags=["users"])
 
 ACCEPTED = "if the address belongs to an account, an email is on its way"
@@ -167,7 +169,7 @@ async def login(data: Login, db: AsyncSession = Depends(get_session)) -> dict[st
     "/{user_id}/notifications", status_code=status.HTTP_202_ACCEPTED, response_model=Queued
 )
 async def notify_user(
-    user_id: int, data: Notification, db: AsyncSession = Depends(get_session)
+    user_id: UserId, data: Notification, db: AsyncSession = Depends(get_session)
 ) -> Queued:
     if await service.get(db, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
