@@ -35,7 +35,8 @@ async def get_db_session() -> AsyncIterator[AsyncSession]:
     async with task_sessionmaker()() as session:
         try:
             yield session
-            await session.commit()
+            if session.in_transaction():  # a task that never used it has nothing to commit
+                await session.commit()
         except BaseException:
             await session.rollback()
             raise
