@@ -7,7 +7,6 @@ SQLAlchemy can reach asynchronously works, so workers on other machines share it
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from taskiq import AsyncResultBackend, TaskiqResult
 from taskiq.exceptions import ResultGetError
 
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
+from reference_app.infrastructure.database.group_commit import GroupCommit
 
 _ReturnType = TypeVar("_ReturnType")
 
@@ -41,8 +41,7 @@ class DatabaseResultBackend(AsyncResultBackend[_ReturnType]):
         self.ttl_seconds = ttl_seconds
         self._engine: AsyncEngine | None = None
         self._writes = 0
-        self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._rows: GroupCommit[dict[str, Any]] = GroupCommit(self._write_rows)
 
     async def startup(self) -> None:
         self._engine = create_engine_from_settings(self.database_url)
@@ -66,36 +65,22 @@ class DatabaseResultBackend(AsyncResultBackend[_ReturnType]):
         transaction with one upsert (a group commit): a busy worker pays one commit for many
         tasks instead of one each.
         """
-        row = {
-            "task_id": task_id,
-            "payload": json.dumps(result.model_dump(mode="json")),
-            "expires_at": time.time() + self.ttl_seconds,
-        }
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append((row, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_waiting())
-        await done
+        await self._rows.submit(
+            {
+                "task_id": task_id,
+                "payload": json.dumps(result.model_dump(mode="json")),
+                "expires_at": time.time() + self.ttl_seconds,
+            }
+        )
 
-    async def _write_waiting(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                async with self.engine.begin() as connection:
-                    await connection.execute(self._statement(), [row for row, _ in batch])
-                    self._writes += 1
-                    if self._writes % 100 == 1:  # prune now and then, not on every write
-                        await connection.execute(
-                            delete(results_table).where(results_table.c.expires_at < time.time())
-                        )
-            except Exception as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+    async def _write_rows(self, rows: list[dict[str, Any]]) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(self._statement(), rows)
+            self._writes += 1
+            if self._writes % 100 == 1:  # prune now and then, not on every write
+                await connection.execute(
+                    delete(results_table).where(results_table.c.expires_at < time.time())
+                )
 
     def _statement(self) -> Any:
         name = self.engine.dialect.name

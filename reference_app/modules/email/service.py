@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reference_app.infrastructure.config import Settings
+from reference_app.infrastructure.database.group_commit import GroupCommit
 from reference_app.infrastructure.database.types import utcnow
 from reference_app.modules.email.message import InvalidEmailError, build_message
 from reference_app.modules.email.models import DeliveryStatus, EmailDelivery
@@ -153,31 +154,18 @@ class SentMarks:
 
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
-        self.waiting: list[tuple[str, object, asyncio.Future[None]]] = []
-        self.writer: asyncio.Task[None] | None = None
+        self.marks: GroupCommit[tuple[str, object]] = GroupCommit(self._write)
 
     async def sent(self, key: str) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self.waiting.append((key, utcnow(), done))
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.create_task(self._write())
-        await done
+        await self.marks.submit((key, utcnow()))
 
-    async def _write(self) -> None:
-        while self.waiting:
-            marks, self.waiting = self.waiting, []
-            try:
-                await self.db.execute(
-                    self.MARK, [{"mark_key": key, "mark_at": at} for key, at, _ in marks]
-                )
-                await self.db.commit()
-            except Exception as exc:
-                await self.db.rollback()
-                for *_, done in marks:
-                    done.set_exception(exc)
-                continue
-            for *_, done in marks:
-                done.set_result(None)
+    async def _write(self, marks: list[tuple[str, object]]) -> None:
+        try:
+            await self.db.execute(self.MARK, [{"mark_key": k, "mark_at": at} for k, at in marks])
+            await self.db.commit()
+        except Exception:
+            await self.db.rollback()
+            raise
 
 
 def _describe(exc: BaseException) -> str:
