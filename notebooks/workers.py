@@ -86,9 +86,11 @@ async def run_on_a_fresh_worker(concurrency: int, jobs: int = 16) -> list[dict]:
     """Start a 2-process worker with this concurrency, warm it up, run a batch, stop it."""
     os.environ["TASKIQ_WORKER_CONCURRENCY"] = str(concurrency)  # read by the new worker
     with worker_process("recipes.workers.tasks", processes=2):
-        # The processes start one after the other: wait until both have taken work.
+        # The processes start one after the other: wait until both have taken work. One
+        # process holds at most about twice its concurrency (running, and claimed in one
+        # go), so a warm-up batch larger than that must reach the second one once it is up.
         deadline = time.monotonic() + 30
-        while len({r["pid"] for r in await run_batch(4, 100)}) < 2:
+        while len({r["pid"] for r in await run_batch(2 * concurrency + 2, 100)}) < 2:
             assert time.monotonic() < deadline, "the second worker process never took a task"
         return await run_batch(jobs)
 
