@@ -51,6 +51,7 @@ def test_the_home_page_draws_its_diagram_offline(site_url, tmp_path):
         browser.get(site_url + "/")
         assert "Taskiq" in browser.title
         assert browser.find_elements(By.CSS_SELECTOR, "nav.md-nav")
+
         # Material draws the diagram in a closed shadow root: we cannot read the SVG, but a
         # diagram that failed would leave its source text on the page, a few lines high.
         def diagram_height() -> float:
