@@ -35,24 +35,25 @@ class DeadLetter:
     deliveries: int | None = None
 
     @classmethod
-    def from_payload(cls, letter_id: str, payload: bytes, reason: str, **extra: Any) -> DeadLetter:
-        """Read the task id and name from the payload when it is a readable taskiq message."""
+    def from_payload(
+        cls,
+        letter_id: str,
+        payload: bytes,
+        reason: str,
+        *,
+        task_id: str | None = None,
+        task_name: str | None = None,
+        deliveries: int | None = None,
+    ) -> DeadLetter:
+        """Task id and name, when the broker did not keep them, come from the payload."""
         try:
             decoded = json.loads(payload)
         except ValueError:
             decoded = None
-        if not isinstance(decoded, dict):
-            decoded = {}
-        task_id, task_name = decoded.get("task_id"), decoded.get("task_name")
-        return cls(
-            id=letter_id,
-            task_id=extra.pop("task_id", None) or (task_id if isinstance(task_id, str) else None),
-            task_name=extra.pop("task_name", None)
-            or (task_name if isinstance(task_name, str) else None),
-            payload=payload,
-            reason=reason,
-            **extra,
-        )
+        if isinstance(decoded, dict):
+            task_id = task_id or _text_or_none(decoded.get("task_id"))
+            task_name = task_name or _text_or_none(decoded.get("task_name"))
+        return cls(letter_id, task_id, task_name, payload, reason, deliveries)
 
     def as_dict(self, payload_chars: int = 2000) -> dict[str, Any]:
         text = self.payload.decode("utf-8", errors="replace")
@@ -65,6 +66,10 @@ class DeadLetter:
             "payload": text[:payload_chars],
             "payload_truncated": len(text) > payload_chars,
         }
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def payload_digest(payload: bytes) -> str:
