@@ -115,6 +115,9 @@ def test_worker_processes_sigkilled_at_random_points_lose_nothing(
         victim = rng.choice(worker.child_pids())
         os.kill(victim, signal.SIGKILL)
         killed.append((point, victim))
+        # Gone for good before the next round, so the next victim is never this one.
+        wait_for(lambda v=victim: v not in worker.child_pids(), timeout=30,
+                 what=f"process {victim} to die")  # fmt: skip
     wait_for(lambda: status_counts(db).get("complete", 0) == tasks, timeout=120,
              what=f"all {tasks} reports to complete")  # fmt: skip
     seconds = time.monotonic() - started

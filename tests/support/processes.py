@@ -106,12 +106,13 @@ class WorkerProcess(ManagedProcess):
         return self
 
     def child_pids(self) -> list[int]:
-        """The taskiq worker processes (children of the main process)."""
+        """The live taskiq worker processes (children of the main process; a killed one that
+        is not reaped yet, a zombie, is left out)."""
         try:
             text = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
         except FileNotFoundError:
             return []
-        return [int(pid) for pid in text.split()]
+        return [int(pid) for pid in text.split() if _alive(int(pid))]
 
     def started_pids(self) -> list[int]:
         """Every worker process the main process has started, in order (restarts included)."""
@@ -121,6 +122,14 @@ class WorkerProcess(ManagedProcess):
                 r"(?:Started process|restarted with pid) .*?(\d+)\s*$", self.log(), re.M
             )
         ]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"  # the state follows "(command)"
 
 
 class UvicornServer(ManagedProcess):
