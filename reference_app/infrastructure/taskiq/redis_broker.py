@@ -49,6 +49,7 @@ from taskiq import AckableMessage, BrokerMessage, TaskiqResult
 from taskiq.utils import maybe_awaitable
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
+from reference_app.infrastructure.database.group_commit import GroupCommit
 from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
 from reference_app.infrastructure.taskiq.messages import NackableMessage
 
@@ -127,6 +128,9 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         self._renewals: dict[bytes, asyncio.Task[None]] = {}
         self._client: Redis | None = None
         self._add_if_room: Any = None
+        # Acks that arrive while one XACK is in flight share the next one (one round trip
+        # for many tasks); each ack still returns only once Redis has it.
+        self._acks: GroupCommit[tuple[Any, bytes]] = GroupCommit(self._ack_many)
         self._next_move = self._next_reclaim = 0.0
         # Look for abandoned messages several times per lease, and at least every 5 s.
         self.reclaim_interval = min(max(lease_seconds / 4, 0.2), 5.0)
@@ -151,9 +155,16 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
 
     def _ack_generator(self, id: Any, queue_name: str) -> Callable[[], Awaitable[None]]:
         async def ack() -> None:
-            await self.redis.xack(queue_name, self.consumer_group_name, id)
+            await self._acks.submit((queue_name, id))
 
         return ack
+
+    async def _ack_many(self, acks: list[tuple[Any, bytes]]) -> None:
+        streams: dict[Any, list[bytes]] = {}
+        for stream, msg_id in acks:
+            streams.setdefault(stream, []).append(msg_id)
+        for stream, ids in streams.items():
+            await self.redis.xack(stream, self.consumer_group_name, *ids)
 
     async def kick(self, message: BrokerMessage) -> None:
         delay = _delay_seconds(message)
@@ -373,21 +384,34 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
 
 
 class SharedClientResultBackend(RedisAsyncResultBackend):
-    """taskiq-redis's result backend, storing results through one shared client.
+    """taskiq-redis's result backend, storing results through one shared client, in batches.
 
-    Like the broker's ``redis`` property: taskiq-redis builds a client per ``set_result``,
-    and a worker stores one result per task.
+    taskiq-redis builds a client per ``set_result``, and a worker stores one result per task.
+    Ours shares one client, and results that arrive while a write is in flight go together
+    in the next one (one pipeline, one round trip); each ``set_result`` still returns only
+    once its own result is stored.
     """
 
     _client: Redis | None = None
+    _writes: GroupCommit[tuple[str, bytes]] | None = None
 
     async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
+        if self._writes is None:
+            self._writes = GroupCommit(self._write_many)
+        value = self.serializer.dumpb(result.model_dump(mode="json"))
+        await self._writes.submit((self._task_name(task_id), value))
+
+    async def _write_many(self, items: list[tuple[str, bytes]]) -> None:
         if self._client is None:
             self._client = Redis(connection_pool=self.redis_pool)
-        value = self.serializer.dumpb(result.model_dump(mode="json"))
-        await self._client.set(
-            self._task_name(task_id), value, ex=self.result_ex_time, px=self.result_px_time
-        )
+        if len(items) == 1:
+            key, value = items[0]
+            await self._client.set(key, value, ex=self.result_ex_time, px=self.result_px_time)
+            return
+        pipe = self._client.pipeline(transaction=False)
+        for key, value in items:
+            pipe.set(key, value, ex=self.result_ex_time, px=self.result_px_time)
+        await pipe.execute()
 
     async def shutdown(self) -> None:
         if self._client is not None:

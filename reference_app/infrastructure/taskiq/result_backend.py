@@ -41,6 +41,7 @@ class DatabaseResultBackend(AsyncResultBackend[_ReturnType]):
         self.ttl_seconds = ttl_seconds
         self._engine: AsyncEngine | None = None
         self._writes = 0
+        self._upsert: Any = None
         self._rows: GroupCommit[dict[str, Any]] = GroupCommit(self._write_rows)
 
     async def startup(self) -> None:
@@ -83,15 +84,19 @@ class DatabaseResultBackend(AsyncResultBackend[_ReturnType]):
                 )
 
     def _statement(self) -> Any:
+        """The upsert, built once (building it took longer than running it)."""
+        if self._upsert is not None:
+            return self._upsert
         name = self.engine.dialect.name
         statement = (postgresql_insert if name == "postgresql" else sqlite_insert)(results_table)
-        return statement.on_conflict_do_update(
+        self._upsert = statement.on_conflict_do_update(
             index_elements=[results_table.c.task_id],
             set_={
                 "payload": statement.excluded.payload,
                 "expires_at": statement.excluded.expires_at,
             },
         )
+        return self._upsert
 
     async def _row(self, task_id: str) -> Any:
         async with self.engine.connect() as connection:
