@@ -7,11 +7,13 @@ import asyncio
 
 import pytest
 from redis.asyncio import Redis
-from taskiq import BrokerMessage
+from taskiq import BrokerMessage, TaskiqResult
+from taskiq.serializers import JSONSerializer
 
 from reference_app.infrastructure.taskiq.redis_broker import (
     QueueFullError,
     ReliableRedisStreamBroker,
+    SharedClientResultBackend,
 )
 from tests.support.brokers import TEST_REDIS_DB, BrokerEnv, cleanup, require_server
 
@@ -119,3 +121,69 @@ async def test_messages_read_but_not_started_are_handed_back_when_a_worker_stops
         await first.shutdown()
         if second is not None:
             await second.shutdown()
+
+
+def ok_result(value: int) -> TaskiqResult:
+    return TaskiqResult(is_err=False, return_value=value, execution_time=0.01)
+
+
+async def with_results(queue: str, **kwargs) -> tuple[ReliableRedisStreamBroker, list]:
+    """Our broker with its result backend wired as ``build_broker`` wires it; every write
+    (one pipeline or one XACK) is recorded in the returned list."""
+    broker = await started(queue, **kwargs)
+    results = SharedClientResultBackend(URL, serializer=JSONSerializer(), prefix_str=queue)
+    results.broker = broker
+    broker.result_backend = results
+    writes: list[list[str]] = []
+    send = broker._send
+
+    async def recorded(commands):
+        writes.append([command[0] for command in commands])
+        await send(commands)
+
+    broker._outbox._write = recorded
+    return broker, writes
+
+
+async def test_a_result_rides_with_its_messages_ack_in_one_write(queue):
+    """taskiq stores the result, then acks: one pipeline carries both, result first."""
+    broker, writes = await with_results(queue)
+    try:
+        await broker.kick(message(1))
+        reading = broker.listen()
+        taken = await anext(reading)
+        await broker.result_backend.set_result("id-1", ok_result(41))
+        await taken.ack()  # returns once the result and the ack are both in Redis
+        assert writes == [["set", "xack"]]
+        assert (await broker.result_backend.get_result("id-1")).return_value == 41
+        async with Redis.from_url(URL) as redis:
+            assert (await redis.xpending(queue, queue))["pending"] == 0
+        await reading.aclose()
+    finally:
+        await broker.shutdown()
+
+
+async def test_acks_that_arrive_together_share_one_xack_and_a_lone_result_is_still_stored(queue):
+    broker, writes = await with_results(queue, xread_count=10)
+    try:
+        for n in range(10):
+            await broker.kick(message(n))
+        reading = broker.listen()
+        taken = [await anext(reading) for _ in range(10)]
+        await asyncio.gather(*(m.ack() for m in taken))
+        assert writes == [["xack"] * 10]  # ten acks, one round trip
+        # A result with no ack after it (e.g. stored after an early ack) goes out on its own.
+        await broker.result_backend.set_result("id-lone", ok_result(7))
+        await wait_for_async(lambda: broker.result_backend.is_result_ready("id-lone"), 5)
+        assert (await broker.result_backend.get_result("id-lone")).return_value == 7
+        await reading.aclose()
+    finally:
+        await broker.shutdown()
+
+
+async def wait_for_async(check, timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.01)

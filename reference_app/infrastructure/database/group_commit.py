@@ -2,7 +2,8 @@
 
 Each caller still waits until its own item is committed, so nothing is reported written
 before it is; but a busy process pays one commit for many items instead of one each.
-Used by the database result backend and by the email tasks' "sent" marks.
+Used by the database result backend, the email tasks' "sent" marks, and the Redis broker's
+acknowledgements and results.
 """
 
 from __future__ import annotations
@@ -24,11 +25,20 @@ class GroupCommit(Generic[Item]):
         self._writer: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> None:
+        await self.submit_nowait(item)
+
+    def submit_nowait(self, item: Item) -> asyncio.Future[None]:
+        """Queue ``item`` for the next write; the future is done once it is written."""
         done = asyncio.get_running_loop().create_future()
         self._waiting.append((item, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting())
-        await done
+        return done
+
+    async def flush(self) -> None:
+        """Return once everything queued so far is written (or has failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait([self._writer])
 
     async def _write_waiting(self) -> None:
         while self._waiting:

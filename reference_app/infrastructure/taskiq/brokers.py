@@ -59,7 +59,7 @@ def build_broker(settings: Settings) -> AsyncBroker:
         password = settings.TASKIQ_REDIS_PASSWORD
         secret = {"password": password.get_secret_value()} if password else {}
         timeouts = {"socket_connect_timeout": settings.TASKIQ_CONNECT_TIMEOUT}
-        broker = ReliableRedisStreamBroker(
+        redis_broker = ReliableRedisStreamBroker(
             settings.redis_url(),  # host, port and DB number; the password travels apart
             queue_name=settings.TASKIQ_QUEUE_NAME,
             consumer_group_name=settings.TASKIQ_QUEUE_NAME,
@@ -72,16 +72,17 @@ def build_broker(settings: Settings) -> AsyncBroker:
             xread_count=min(settings.TASKIQ_WORKER_CONCURRENCY, 50),
             **secret,
             **timeouts,
-        ).with_result_backend(
-            SharedClientResultBackend(
-                settings.redis_url(),
-                result_ex_time=settings.TASKIQ_RESULT_TTL_SECONDS,  # results expire
-                serializer=JSONSerializer(),  # never pickle
-                prefix_str=f"{settings.TASKIQ_QUEUE_NAME}:result",
-                **secret,
-                **timeouts,
-            )
         )
+        results = SharedClientResultBackend(
+            settings.redis_url(),
+            result_ex_time=settings.TASKIQ_RESULT_TTL_SECONDS,  # results expire
+            serializer=JSONSerializer(),  # never pickle
+            prefix_str=f"{settings.TASKIQ_QUEUE_NAME}:result",
+            **secret,
+            **timeouts,
+        )
+        results.broker = redis_broker  # same Redis: a result rides with its message's ack
+        broker = redis_broker.with_result_backend(results)
     else:  # rabbitmq
         broker = build_rabbitmq_broker(
             queue_name=settings.TASKIQ_QUEUE_NAME,
