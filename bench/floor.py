@@ -1,6 +1,7 @@
 """The hardware floor: the same no-op work with the client libraries alone, no task framework.
 
     python -m bench.floor redis-worker     # BRPOP loop (redis-py), one process
+    python -m bench.floor redis-async-worker  # the same loop on redis-py's asyncio client
     python -m bench.floor amqp-worker      # aio-pika consumer with acks, one process
 
 The producer side (LPUSH; persistent publish with publisher confirms) is called by the
@@ -31,6 +32,17 @@ def redis_worker() -> None:
         item = client.brpop([QUEUE], timeout=1)
         if item is not None:
             probe.hit(time.time())
+
+
+async def redis_async_worker() -> None:
+    """The same loop on ``redis.asyncio``, the client every asyncio task framework uses."""
+    from redis.asyncio import Redis
+
+    async with Redis.from_url(REDIS_URL) as client:
+        while True:
+            item = await client.brpop([QUEUE], timeout=1)
+            if item is not None:
+                probe.hit(time.time())
 
 
 def redis_fill(count: int, payload: bytes) -> None:
@@ -92,5 +104,7 @@ async def amqp_fill(count: int, payload: bytes) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "redis-worker":
         redis_worker()
+    elif sys.argv[1] == "redis-async-worker":
+        asyncio.run(redis_async_worker())
     else:
         asyncio.run(amqp_worker())

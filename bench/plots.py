@@ -18,9 +18,9 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
 ROOT = Path(__file__).resolve().parents[1]
-MAIN = ["floor-redis", "floor-amqp", "taskiq-listqueue", "taskiq-stream", "taskiq-aiopika",
-        "taskiq-aiopika-classic", "redis-stream", "rabbitmq", "sqlite", "huey-sqlite",
-        "celery"]  # fmt: skip
+MAIN = ["floor-redis", "floor-redis-async", "floor-amqp", "taskiq-listqueue", "taskiq-stream",
+        "taskiq-aiopika", "taskiq-aiopika-classic", "redis-stream", "rabbitmq", "sqlite",
+        "huey-sqlite", "celery"]  # fmt: skip
 LAYERS = ["layers-bare", "layers-runs", "layers-runs-db", "redis-stream"]
 COLOURS = {"ours": "#2e7d32", "floor": "#9e9e9e", "peer": "#1565c0", "taskiq": "#ef6c00"}
 
@@ -139,6 +139,8 @@ def tables(results: dict) -> str:
     for row in results["targets"]:
         sign = ">=" if row["higher_is_better"] else "<="
         mark = {True: "met", False: "**missed**", None: "not measured"}[row["met"]]
+        if row.get("context"):
+            mark = "context, not a target"
         lines.append(
             f"| {row['target']} | {sign} {row['goal']:g} | {_number(row['measured'])} | {mark} |"
         )
