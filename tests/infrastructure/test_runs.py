@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -99,3 +100,40 @@ async def test_a_failed_write_keeps_the_events_for_the_next_flush(tmp_path):
         assert "kept" in await rows(r)
     finally:
         await r.shutdown()
+
+
+async def test_events_of_one_task_in_one_flush_become_one_row_as_if_written_one_by_one(tmp_path):
+    """A flush writes one row per task (merged in Python); the table must end exactly as if
+    each event had been upserted on its own, whatever the events and their order."""
+    rng = random.Random(8)
+    merged, one_by_one = await recorder(tmp_path / "a"), await recorder(tmp_path / "b")
+    try:
+        for n in range(60):
+            task = message(f"t{n}", timeout=5, retry_on_error=True, max_retries=3)
+            steps = [
+                lambda t=task: merged.post_send(t),
+                lambda t=task: merged.pre_execute(t),
+                lambda t=task: merged.post_execute(t, result()),
+                lambda t=task: merged.post_execute(t, result(ValueError("boom"))),
+                lambda n=n: merged.pre_execute(message(f"t{n}", _retries=1)),
+            ]
+            for step in rng.choices(steps, k=rng.randint(1, 5)):
+                step()
+        events = list(merged._events)
+        assert len(events) > 100
+        written = merged._coalesce(events)
+        assert len(written) == 60  # one row per task goes to the database
+        await merged.flush()
+        for event in events:  # the same events, each upserted on its own
+            one_by_one._events = [event]
+            await one_by_one.flush()
+        got, want = await rows(merged), await rows(one_by_one)
+        assert got.keys() == want.keys()
+        columns = [column.name for column in task_runs.columns]
+        for task_id, row in want.items():
+            assert {c: getattr(got[task_id], c) for c in columns} == {
+                c: getattr(row, c) for c in columns
+            }, task_id
+    finally:
+        await merged.shutdown()
+        await one_by_one.shutdown()
