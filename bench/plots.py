@@ -169,15 +169,16 @@ def tables(results: dict) -> str:
     if results["request_path"]:
         lines += [
             "",
-            "| Broker | Route | p50, ms | p99, ms | requests/s |",
-            "|---|---|---|---|---|",
+            "| Broker | Route | p50, ms | p99, ms | requests/s | server CPU, ms/request |",
+            "|---|---|---|---|---|---|",
         ]
         for broker, row in results["request_path"].items():
             for key in ("row_only", "row_and_enqueue"):
                 r = row[key]
+                cpu = r.get("server_cpu_ms_per_request")  # not in runs before 2026-11-29 03:40
                 lines.append(
                     f"| {broker} | `POST {r['path']}` | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-                    f"{r['requests_per_s']:,.0f} |"
+                    f"{r['requests_per_s']:,.0f} | {'' if cpu is None else f'{cpu:.2f}'} |"
                 )
     return "\n".join(lines) + "\n"
 

@@ -408,7 +408,13 @@ def request_path(broker: str, count: int, work: Path, concurrency: int = 4) -> d
         for path in ("/bench/reports-row-only", "/reports") * 2:
             command = [PY, "-m", "bench.loadgen", base_url, path, "--count", str(count // 2),
                        "--time-limit", "60", "--concurrency", str(concurrency)]  # fmt: skip
+            cpu_before = process_cpu_seconds(server.procs[0].pid)
             run = run_json(command, env, timeout=120)
+            # The server's CPU per request: unlike latency under load, it does not multiply
+            # with the requests queued behind each other on a shared machine.
+            run["server_cpu_ms"] = (
+                (process_cpu_seconds(server.procs[0].pid) - cpu_before) / run["requests"] * 1000
+            )
             out.setdefault(path, []).append(run)
         result = {}
         for path, runs in out.items():
@@ -420,18 +426,33 @@ def request_path(broker: str, count: int, work: Path, concurrency: int = 4) -> d
                 "p50_ms": statistics.median(r["p50_ms"] for r in runs),
                 "p99_ms": statistics.median(r["p99_ms"] for r in runs),
                 "requests_per_s": statistics.median(r["requests_per_s"] for r in runs),
+                "server_cpu_ms_per_request": statistics.median(r["server_cpu_ms"] for r in runs),
                 "concurrency": runs[0]["concurrency"],
             }
         result["enqueue_adds_p50_ms"] = (
             result["row_and_enqueue"]["p50_ms"] - result["row_only"]["p50_ms"]
         )
+        result["enqueue_adds_server_cpu_ms"] = (
+            result["row_and_enqueue"]["server_cpu_ms_per_request"]
+            - result["row_only"]["server_cpu_ms_per_request"]
+        )
         print(f"  POST /reports on {broker:8} row only p50 {result['row_only']['p50_ms']:.2f} ms"
               f", row+enqueue p50 {result['row_and_enqueue']['p50_ms']:.2f} ms "
-              f"(+{result['enqueue_adds_p50_ms']:.2f} ms)", flush=True)  # fmt: skip
+              f"(+{result['enqueue_adds_p50_ms']:.2f} ms); server CPU per request "
+              f"+{result['enqueue_adds_server_cpu_ms']:.2f} ms", flush=True)  # fmt: skip
         return result
     finally:
         server.stop()
         cleanup(case, queue)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- versions, machine, targets -------------------------------------------------------------
