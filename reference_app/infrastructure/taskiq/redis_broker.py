@@ -415,16 +415,14 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
 
 
 class SharedClientResultBackend(RedisAsyncResultBackend):
-    """taskiq-redis's result backend, storing results through one shared client, in batches.
+    """taskiq-redis's result backend, storing results through one shared client.
 
     taskiq-redis builds a client per ``set_result``, and a worker stores one result per task.
-    Ours shares one client; results that arrive while a write is in flight go together in the
-    next one (one pipeline). In a worker of our Redis broker (``broker`` set), a result rides
+    With ``broker`` set (``build_broker`` does it: both use the same Redis), a result rides
     with the acknowledgement of its message instead: see ``write_behind``.
     """
 
     _client: Redis | None = None
-    _writes: GroupCommit[tuple[str, bytes]] | None = None
     broker: ReliableRedisStreamBroker | None = None
 
     async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
@@ -433,21 +431,9 @@ class SharedClientResultBackend(RedisAsyncResultBackend):
         if self.broker is not None:
             self.broker.write_behind(key, value, self.result_ex_time, self.result_px_time)
             return
-        if self._writes is None:
-            self._writes = GroupCommit(self._write_many)
-        await self._writes.submit((key, value))
-
-    async def _write_many(self, items: list[tuple[str, bytes]]) -> None:
         if self._client is None:
             self._client = Redis(connection_pool=self.redis_pool)
-        if len(items) == 1:
-            key, value = items[0]
-            await self._client.set(key, value, ex=self.result_ex_time, px=self.result_px_time)
-            return
-        pipe = self._client.pipeline(transaction=False)
-        for key, value in items:
-            pipe.set(key, value, ex=self.result_ex_time, px=self.result_px_time)
-        await pipe.execute()
+        await self._client.set(key, value, ex=self.result_ex_time, px=self.result_px_time)
 
     async def shutdown(self) -> None:
         if self._client is not None:
