@@ -16,6 +16,7 @@ from reference_app.infrastructure.taskiq.redis_broker import (
     SharedClientResultBackend,
 )
 from tests.support.brokers import TEST_REDIS_DB, BrokerEnv, cleanup, require_server
+from tests.support.waiting import async_wait_for
 
 pytestmark = pytest.mark.broker
 URL = f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
@@ -174,16 +175,10 @@ async def test_acks_that_arrive_together_share_one_xack_and_a_lone_result_is_sti
         assert writes == [["xack"] * 10]  # ten acks, one round trip
         # A result with no ack after it (e.g. stored after an early ack) goes out on its own.
         await broker.result_backend.set_result("id-lone", ok_result(7))
-        await wait_for_async(lambda: broker.result_backend.is_result_ready("id-lone"), 5)
+        await async_wait_for(
+            lambda: broker.result_backend.is_result_ready("id-lone"), timeout=5, what="lone result"
+        )
         assert (await broker.result_backend.get_result("id-lone")).return_value == 7
         await reading.aclose()
     finally:
         await broker.shutdown()
-
-
-async def wait_for_async(check, timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.01)
