@@ -52,3 +52,20 @@ async def test_a_failed_write_fails_every_caller_of_its_batch_and_the_next_one_w
             await task
     await group.submit("d")
     assert calls == 3
+
+
+async def test_a_detached_item_is_written_and_its_failure_is_logged(caplog):
+    batches: list[list[str]] = []
+
+    async def write(items: list[str]) -> None:
+        if "bad" in items:
+            raise OSError("disk says no")
+        batches.append(items)
+
+    group = GroupCommit(write)
+    group.submit_detached("result-1", "the result of task 1")
+    await group.submit("ack-1")  # no pause in between: one batch, result first
+    assert batches == [["result-1", "ack-1"]]
+    group.submit_detached("bad", "the result of task 2")
+    await group.flush()
+    assert "Could not store the result of task 2: disk says no" in caplog.text

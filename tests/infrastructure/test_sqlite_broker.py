@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
-from taskiq import BrokerMessage
+from taskiq import BrokerMessage, TaskiqResult
 
-from reference_app.infrastructure.taskiq.sqlite_broker import BrokerFullError, SQLiteBroker
+from reference_app.infrastructure.taskiq.result_backend import ResultNotFoundError
+from reference_app.infrastructure.taskiq.sqlite_broker import (
+    BrokerFullError,
+    SQLiteBroker,
+    SQLiteResultBackend,
+)
+from tests.support.waiting import async_wait_for
 
 
 def message(n: int) -> BrokerMessage:
@@ -198,3 +205,95 @@ async def test_many_brokers_starting_at_once_on_a_new_file_all_start(tmp_path):
     finally:
         for broker in brokers:
             await broker.shutdown()
+
+
+def ok_result(value: int) -> TaskiqResult:
+    return TaskiqResult(is_err=False, return_value=value, execution_time=0.01)
+
+
+async def with_results(open_broker, **kwargs) -> tuple[SQLiteBroker, list[list[str]]]:
+    """A broker with its result backend wired as ``build_broker`` wires it; each write of
+    its outbox (one transaction, or one DELETE) is recorded in the returned list."""
+    broker = await open_broker(**kwargs)
+    broker.result_backend = SQLiteResultBackend(broker, ttl_seconds=60)
+    writes: list[list[str]] = []
+    write = broker._write_outbox
+
+    async def recorded(items):
+        writes.append([item[0] for item in items])
+        await write(items)
+
+    broker._outbox._write = recorded
+    return broker, writes
+
+
+async def test_a_result_is_stored_in_the_same_transaction_as_its_ack(open_broker):
+    worker, writes = await with_results(open_broker)
+    web = await open_broker()  # another process's view of the file, e.g. the API's
+    web_results = SQLiteResultBackend(web)
+    await web.kick(message(1))
+    taken = await next_message(worker)
+    # What taskiq does: store the result, then ack, with no pause between the two.
+    await worker.result_backend.set_result("id-1", ok_result(41))
+    await taken.ack()  # returns once the result and the ack are both committed
+    assert writes == [["result", "ack"]]
+    assert (await web_results.get_result("id-1")).return_value == 41
+    assert await web.pending() == 0
+
+
+async def test_a_result_that_cannot_be_stored_leaves_its_message_in_the_queue(open_broker):
+    worker, _ = await with_results(open_broker, lease_seconds=60)
+    await worker.kick(message(1))
+    refuse = (
+        "CREATE TRIGGER refuse BEFORE INSERT ON taskiq_results "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    )
+    await worker.db.execute(refuse)
+    taken = await next_message(worker)
+    await worker.result_backend.set_result("id-1", ok_result(41))
+    with pytest.raises(sqlite3.IntegrityError, match="refused by the test"):
+        await taken.ack()
+    assert await worker.pending() == 1  # the ack was rolled back with the result
+    await worker.db.execute("DROP TRIGGER refuse")
+    await taken.nack()  # what our receiver does when an ack fails: run it again
+    again = await next_message(worker)
+    await worker.result_backend.set_result("id-1", ok_result(42))
+    await again.ack()
+    assert (await worker.result_backend.get_result("id-1")).return_value == 42
+    assert await worker.pending() == 0
+
+
+async def test_acks_that_arrive_together_share_one_delete_and_a_lone_result_is_stored(
+    open_broker,
+):
+    worker, writes = await with_results(open_broker, claim_batch=10)
+    for n in range(10):
+        await worker.kick(message(n))
+    stream = worker.listen()
+    taken = [await asyncio.wait_for(anext(stream), 2) for _ in range(10)]
+    await asyncio.gather(*(m.ack() for m in taken))
+    assert writes == [["ack"] * 10]
+    assert await worker.pending() == 0
+    # A result with no ack after it (stored after an early ack, or the error of a message
+    # our receiver refused) is written on its own.
+    await worker.result_backend.set_result("id-lone", ok_result(7))
+    await async_wait_for(
+        lambda: worker.result_backend.is_result_ready("id-lone"), timeout=5, what="lone result"
+    )
+    assert (await worker.result_backend.get_result("id-lone")).return_value == 7
+    await stream.aclose()
+
+
+async def test_an_expired_result_is_gone_with_a_clear_error(open_broker):
+    worker = await open_broker()
+    worker.result_backend = SQLiteResultBackend(worker, ttl_seconds=-1)  # expired on arrival
+    await worker.result_backend.set_result("id-old", ok_result(1))
+    await worker._outbox.flush()
+    with pytest.raises(ResultNotFoundError, match="not finished, or expired"):
+        await worker.result_backend.get_result("id-old")
+    # Pruned by the next write that stores results (the first of each hundred prunes).
+    await worker.result_backend.set_result("id-new", ok_result(2))
+    worker._result_writes = 100
+    await worker._outbox.flush()
+    rows = await (await worker.db.execute("SELECT task_id FROM taskiq_results")).fetchall()
+    assert rows == []

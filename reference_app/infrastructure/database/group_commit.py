@@ -9,10 +9,12 @@ acknowledgements and results.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
+logger = logging.getLogger(__name__)
 
 
 # --8<-- [start:group_commit]
@@ -34,6 +36,15 @@ class GroupCommit(Generic[Item]):
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting())
         return done
+
+    def submit_detached(self, item: Item, what: str) -> None:
+        """Queue ``item`` for the next write without waiting; a failure is logged."""
+
+        def log_failure(done: asyncio.Future[None]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                logger.error("Could not store %s: %s", what, done.exception())
+
+        self.submit_nowait(item).add_done_callback(log_failure)
 
     async def flush(self) -> None:
         """Return once everything queued so far is written (or has failed)."""

@@ -28,7 +28,7 @@ from reference_app.infrastructure.taskiq.redis_broker import (
 )
 from reference_app.infrastructure.taskiq.result_backend import DatabaseResultBackend
 from reference_app.infrastructure.taskiq.runs import TaskRunRecorder
-from reference_app.infrastructure.taskiq.sqlite_broker import SQLiteBroker
+from reference_app.infrastructure.taskiq.sqlite_broker import SQLiteBroker, SQLiteResultBackend
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def build_broker(settings: Settings) -> AsyncBroker:
         # Tasks run inside the calling process: for tests and tiny apps. Nothing survives.
         broker = InMemoryBroker()
     elif settings.TASKIQ_BROKER_TYPE == "sqlite":
-        broker = SQLiteBroker(
+        sqlite_broker = SQLiteBroker(
             settings.TASKIQ_SQLITE_PATH,
             queue_name=settings.TASKIQ_QUEUE_NAME,
             poll_interval=settings.TASKIQ_POLL_INTERVAL,
@@ -50,10 +50,10 @@ def build_broker(settings: Settings) -> AsyncBroker:
             # Claim up to a worker's concurrency in one statement (a stopping worker hands
             # back what it claimed and did not start).
             claim_batch=min(settings.TASKIQ_WORKER_CONCURRENCY, 50),
-        ).with_result_backend(
-            DatabaseResultBackend(
-                settings.DATABASE_URL, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS
-            )
+        )
+        # Results live in the broker's file: each is stored in its message's ack transaction.
+        broker = sqlite_broker.with_result_backend(
+            SQLiteResultBackend(sqlite_broker, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS)
         )
     elif settings.TASKIQ_BROKER_TYPE == "redis":
         password = settings.TASKIQ_REDIS_PASSWORD

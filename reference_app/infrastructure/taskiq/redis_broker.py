@@ -78,11 +78,6 @@ def _raise_if_cancelling() -> None:
         raise asyncio.CancelledError
 
 
-def _log_failed_result(done: asyncio.Future[None]) -> None:
-    if not done.cancelled() and done.exception() is not None:
-        logger.error("Could not store a task result: %s", done.exception())
-
-
 class QueueFullError(RuntimeError):
     """The stream holds ``maxlen`` tasks: the task was not enqueued (nothing was dropped)."""
 
@@ -174,8 +169,7 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         same pipeline, *after* it. So the ack still returns only once both are in Redis, and
         a worker that dies before that leaves the message unacknowledged, to run again.
         """
-        done = self._outbox.submit_nowait(("set", key, value, ex, px))
-        done.add_done_callback(_log_failed_result)
+        self._outbox.submit_detached(("set", key, value, ex, px), f"the result {key}")
 
     async def _send(self, commands: list[tuple[Any, ...]]) -> None:
         redis = self.redis

@@ -33,7 +33,34 @@ results_table = Table(
 )
 
 
-class DatabaseResultBackend(AsyncResultBackend[_ReturnType]):
+class ResultNotFoundError(ResultGetError):
+    """No result stored for the task: it has not finished, or its result expired."""
+
+    __template__ = "no result for task {task_id} (not finished, or expired)"
+    task_id: str
+
+
+class JsonResultBackend(AsyncResultBackend[_ReturnType]):
+    """Reading results stored as JSON text (never pickle); subclasses say where they are."""
+
+    async def _payload(self, task_id: str) -> str | None:
+        """The stored JSON of the task's result, or None if none is stored or it expired."""
+        raise NotImplementedError
+
+    async def is_result_ready(self, task_id: str) -> bool:
+        return await self._payload(task_id) is not None
+
+    async def get_result(self, task_id: str, with_logs: bool = False) -> TaskiqResult[_ReturnType]:
+        payload = await self._payload(task_id)
+        if payload is None:
+            raise ResultNotFoundError(task_id=task_id)
+        result = TaskiqResult[_ReturnType].model_validate(json.loads(payload))
+        if not with_logs:
+            result.log = None
+        return result
+
+
+class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
     """JSON results in a ``taskiq_results`` table; expired rows are deleted as we go."""
 
     def __init__(self, database_url: str, *, ttl_seconds: int = 3600) -> None:
@@ -98,7 +125,7 @@ class DatabaseResultBackend(AsyncResultBackend[_ReturnType]):
         )
         return self._upsert
 
-    async def _row(self, task_id: str) -> Any:
+    async def _payload(self, task_id: str) -> str | None:
         async with self.engine.connect() as connection:
             return (
                 await connection.execute(
@@ -108,15 +135,3 @@ class DatabaseResultBackend(AsyncResultBackend[_ReturnType]):
                     )
                 )
             ).scalar_one_or_none()
-
-    async def is_result_ready(self, task_id: str) -> bool:
-        return await self._row(task_id) is not None
-
-    async def get_result(self, task_id: str, with_logs: bool = False) -> TaskiqResult[_ReturnType]:
-        payload = await self._row(task_id)
-        if payload is None:
-            raise ResultGetError(f"no result for task {task_id} (not finished, or expired)")
-        result = TaskiqResult[_ReturnType].model_validate(json.loads(payload))
-        if not with_logs:
-            result.log = None
-        return result

@@ -8,7 +8,8 @@ Delivery is at-least-once:
   lease (``lease_until``) on them; while that lease is live no other worker can claim them;
 * while the task runs, its worker renews the lease (every third of it), so a long task is
   not handed to a second worker; only a worker that stops renewing loses its messages;
-* when the task is done, taskiq calls the message's ``ack``, which deletes the row;
+* when the task is done, taskiq calls the message's ``ack``, which deletes the row, in the
+  same transaction that stores the task's result (``SQLiteResultBackend``, the same file);
 * if the worker dies (even by SIGKILL) its lease runs out and the message is claimed again;
 * a message delivered ``max_deliveries`` times without an ack, or one no worker can read,
   is moved to the ``taskiq_dead_letters`` table instead of looping forever;
@@ -21,21 +22,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sqlite3
 import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
-from taskiq import AsyncBroker, BrokerMessage
+from taskiq import AsyncBroker, BrokerMessage, TaskiqResult
 
+from reference_app.infrastructure.database.group_commit import GroupCommit
 from reference_app.infrastructure.database.types import MAX_ROW_ID
 from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
 from reference_app.infrastructure.taskiq.messages import NackableMessage
+from reference_app.infrastructure.taskiq.result_backend import JsonResultBackend
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +68,16 @@ CREATE TABLE IF NOT EXISTS taskiq_dead_letters (
     deliveries  INTEGER NOT NULL,
     failed_at   REAL    NOT NULL
 );
+CREATE TABLE IF NOT EXISTS taskiq_results (
+    task_id     TEXT    PRIMARY KEY,
+    payload     TEXT    NOT NULL,
+    expires_at  REAL    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_taskiq_results_expires ON taskiq_results (expires_at);
 """
+
+_ReturnType = TypeVar("_ReturnType")
+_OUTBOX_CHUNK = 500  # ids per DELETE: far below SQLite's limit on bound parameters
 
 # --8<-- [start:claim]
 CLAIM = """
@@ -81,6 +96,12 @@ def _delay_seconds(message: BrokerMessage) -> float:
         return max(0.0, float(message.labels.get("delay") or 0))
     except (TypeError, ValueError):
         return 0.0
+
+
+def _delete_messages(db: sqlite3.Connection, message_ids: list[int]) -> None:
+    for start in range(0, len(message_ids), _OUTBOX_CHUNK):
+        chunk = message_ids[start : start + _OUTBOX_CHUNK]
+        db.execute(f"DELETE FROM taskiq_messages WHERE id IN ({','.join('?' * len(chunk))})", chunk)
 
 
 def _dead_letter(row: tuple) -> DeadLetter:
@@ -118,6 +139,13 @@ class SQLiteBroker(AsyncBroker):
         self.consumer = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._db: aiosqlite.Connection | None = None
         self._renewals: dict[int, asyncio.Task[None]] = {}
+        # Acks and results, written together (see ``write_behind``) by one thread of their
+        # own, on a connection of their own, each batch in one call; opened on first use, so
+        # a web process that only enqueues has neither.
+        self._outbox: GroupCommit[tuple[Any, ...]] = GroupCommit(self._write_outbox)
+        self._writer_thread: ThreadPoolExecutor | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._result_writes = 0
 
     # -- lifecycle ------------------------------------------------------------------------
     async def startup(self) -> None:
@@ -139,6 +167,7 @@ class SQLiteBroker(AsyncBroker):
         await super().startup()
 
     async def shutdown(self) -> None:
+        await self._outbox.flush()  # acks and results already handed to us
         await super().shutdown()
         for renewal in self._renewals.values():
             renewal.cancel()
@@ -146,6 +175,12 @@ class SQLiteBroker(AsyncBroker):
         if self._db is not None:
             await self._db.close()
             self._db = None
+        if self._writer_thread is not None:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                await asyncio.get_running_loop().run_in_executor(self._writer_thread, writer.close)
+            self._writer_thread.shutdown(wait=False)
+            self._writer_thread = None
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -234,7 +269,58 @@ class SQLiteBroker(AsyncBroker):
         renewal = self._renewals.pop(message_id, None)
         if renewal is not None:
             renewal.cancel()
-        await self.db.execute("DELETE FROM taskiq_messages WHERE id = ?", (message_id,))
+        await self._outbox.submit(("ack", message_id))
+
+    # --8<-- [start:write_behind]
+    def write_behind(self, task_id: str, payload: str, expires_at: float) -> None:
+        """Store a task's result with the next write, without waiting for it.
+
+        taskiq stores a result, then acknowledges the message: two writes per task. The
+        result backend calls this instead: the result is queued, and the acknowledgement that
+        follows joins it in one transaction (the result row in, the message row out). So the
+        ack still returns only once both are committed, and a worker that dies before that
+        leaves the message in the queue, to run again.
+        """
+        item = ("result", task_id, payload, expires_at)
+        self._outbox.submit_detached(item, f"the result of task {task_id}")
+
+    async def _write_outbox(self, items: list[tuple[Any, ...]]) -> None:
+        if self._writer_thread is None:  # one batch at a time (GroupCommit): no race here
+            self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-outbox")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer_thread, self._write_batch, items)
+
+    def _write_batch(self, items: list[tuple[Any, ...]]) -> None:
+        """In the writer thread: the results in, the acknowledged messages out, one commit."""
+        if self._writer is None:
+            self._writer = sqlite3.connect(
+                self.path, isolation_level=None, timeout=30, check_same_thread=False
+            )
+            self._writer.execute("PRAGMA synchronous=NORMAL")
+        db = self._writer
+        results = [item[1:] for item in items if item[0] == "result"]
+        acked = [item[1] for item in items if item[0] == "ack"]
+        if not results:  # acks only: one DELETE, no transaction to open
+            _delete_messages(db, acked)
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT OR REPLACE INTO taskiq_results (task_id, payload, expires_at) "
+                "VALUES (?, ?, ?)",
+                results,
+            )
+            _delete_messages(db, acked)
+            self._result_writes += 1
+            if self._result_writes % 100 == 1:  # prune now and then, not on every write
+                db.execute("DELETE FROM taskiq_results WHERE expires_at < ?", (time.time(),))
+            db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                db.execute("ROLLBACK")
+            raise
+
+    # --8<-- [end:write_behind]
 
     async def _nack(self, message_id: int) -> None:
         """Give a message back at once (its delivery still counts toward max_deliveries)."""
@@ -332,3 +418,28 @@ class SQLiteBroker(AsyncBroker):
 
     async def ping(self) -> None:
         await self.db.execute("SELECT 1 FROM taskiq_messages LIMIT 1")
+
+
+class SQLiteResultBackend(JsonResultBackend[_ReturnType]):
+    """Task results as JSON in the broker's own file, each stored with its message's ack.
+
+    A result and the deletion of its message are one transaction (see ``write_behind``): a
+    result is never half-stored, and a worker pays one commit for both, not two. Results
+    expire after ``ttl_seconds``; expired rows are deleted as workers go.
+    """
+
+    def __init__(self, broker: SQLiteBroker, *, ttl_seconds: int = 3600) -> None:
+        self.broker = broker
+        self.ttl_seconds = ttl_seconds
+
+    async def set_result(self, task_id: str, result: TaskiqResult[_ReturnType]) -> None:
+        payload = json.dumps(result.model_dump(mode="json"))
+        self.broker.write_behind(task_id, payload, time.time() + self.ttl_seconds)
+
+    async def _payload(self, task_id: str) -> str | None:
+        cursor = await self.broker.db.execute(
+            "SELECT payload FROM taskiq_results WHERE task_id = ? AND expires_at >= ?",
+            (task_id, time.time()),
+        )
+        row = await cursor.fetchone()
+        return None if row is None else row[0]
