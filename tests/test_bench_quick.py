@@ -35,6 +35,9 @@ def test_bench_quick_runs_and_writes_its_json(tmp_path: Path) -> None:
     request = results["request_path"]["sqlite"]
     assert request["row_only"]["requests"] > 0 and request["row_only"]["errors"] == 0
     assert request["row_and_enqueue"]["p50_ms"] > 0
+    serial = results["request_path_one_in_flight"]["sqlite"]
+    assert serial["row_only"]["concurrency"] == 1 and serial["row_and_enqueue"]["errors"] == 0
+    assert request["row_only"]["concurrency"] == 4
     targets = {row["target"]: row for row in results["targets"]}
     assert targets["sqlite: enqueue from one producer (tasks/s)"]["measured"] > 0
 
