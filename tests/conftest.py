@@ -39,7 +39,9 @@ def start_worker(tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
 
     yield start
     for worker in started:
-        worker.stop()
+        # The test is over: a worker still busy after 5 s (a frozen task, a redelivery) is
+        # killed. Tests of a graceful stop call stop() themselves, with its full grace.
+        worker.stop(grace=5.0)
 
 
 # --8<-- [end:start_worker]

@@ -15,7 +15,7 @@ Delivery is at-least-once:
   is moved to the ``taskiq_dead_letters`` table instead of looping forever;
 * on a clean shutdown, messages claimed but not started are handed back at once.
 
-WAL mode and short autocommit statements let several processes share the file safely.
+WAL mode and short write transactions (see ``_write``) let several processes share the file.
 """
 
 from __future__ import annotations
