@@ -165,7 +165,7 @@ async def test_a_full_file_refuses_with_a_clear_error_and_keeps_what_it_had(open
     pages = (await (await broker.db.execute("PRAGMA page_count")).fetchone())[0]
     # As if the disk were full: the limit is per connection, so on both of the broker's (the
     # one it writes messages with, and the one it reads and keeps leases with).
-    broker._writer.execute(f"PRAGMA max_page_count = {pages}")
+    broker._writer.connection.execute(f"PRAGMA max_page_count = {pages}")
     await broker.db.execute(f"PRAGMA max_page_count = {pages}")
     big = BrokerMessage(task_id="big", task_name="demo", message=b"x" * 200_000, labels={})
     with pytest.raises(BrokerFullError, match=r"is full .* the task was not enqueued"):

@@ -1,25 +1,29 @@
 """Task results kept in the app's database, as JSON, with an expiry.
 
-Used with the SQLite and RabbitMQ brokers (Redis keeps results in Redis). Any database
-SQLAlchemy can reach asynchronously works, so workers on other machines share it when
-``DATABASE_URL`` points at a server such as PostgreSQL.
+Used with the RabbitMQ broker (SQLite keeps results in its own file, Redis in Redis). Any
+database SQLAlchemy can reach asynchronously works, so workers on other machines share it when
+``DATABASE_URL`` points at a server such as PostgreSQL. On a SQLite file, results are written
+on the event loop by ``SQLiteWriter``, not through SQLAlchemy's thread.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import AsyncResultBackend, TaskiqResult
 from taskiq.exceptions import ResultGetError
 
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
 from reference_app.infrastructure.database.group_commit import GroupCommit
+from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter
 
 _ReturnType = TypeVar("_ReturnType")
 
@@ -70,12 +74,20 @@ class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
         self._writes = 0
         self._upsert: Any = None
         self._rows: GroupCommit[dict[str, Any]] = GroupCommit(self._write_rows)
+        self._sqlite: SQLiteWriter | None = None
 
     async def startup(self) -> None:
         self._engine = create_engine_from_settings(self.database_url)
         await create_tables(self._engine, metadata)
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            # A SQLite file: results are written on the event loop, not through a thread.
+            self._sqlite = SQLiteWriter(url.database)
 
     async def shutdown(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -102,6 +114,9 @@ class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
         )
 
     async def _write_rows(self, rows: list[dict[str, Any]]) -> None:
+        if self._sqlite is not None:
+            await self._sqlite.run(self._write_sqlite, rows)
+            return
         async with self.engine.begin() as connection:
             await connection.execute(self._statement(), rows)
             self._writes += 1
@@ -109,6 +124,16 @@ class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
                 await connection.execute(
                     delete(results_table).where(results_table.c.expires_at < time.time())
                 )
+
+    def _write_sqlite(self, db: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+        db.executemany(
+            "INSERT OR REPLACE INTO taskiq_results (task_id, payload, expires_at) "
+            "VALUES (:task_id, :payload, :expires_at)",
+            rows,
+        )
+        self._writes += 1
+        if self._writes % 100 == 1:  # prune now and then, not on every write
+            db.execute("DELETE FROM taskiq_results WHERE expires_at < ?", (time.time(),))
 
     def _statement(self) -> Any:
         """The upsert, built once (building it took longer than running it)."""

@@ -37,6 +37,7 @@ import aiosqlite
 from taskiq import AsyncBroker, BrokerMessage, TaskiqResult
 
 from reference_app.infrastructure.database.group_commit import GroupCommit
+from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter
 from reference_app.infrastructure.database.types import MAX_ROW_ID
 from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
 from reference_app.infrastructure.taskiq.messages import NackableMessage
@@ -138,11 +139,10 @@ class SQLiteBroker(AsyncBroker):
         self.consumer = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._db: aiosqlite.Connection | None = None
         self._renewals: dict[int, asyncio.Task[None]] = {}
-        # Claims, acks and results: short write transactions on a plain sqlite3 connection,
-        # run on the event loop (see ``_write``); opened on first use, so a web process that
-        # only enqueues has none.
+        # Enqueues, claims, acks and results: short write transactions on the event loop
+        # (see ``SQLiteWriter``); reads and the rarer writes go through aiosqlite.
         self._outbox: GroupCommit[tuple[Any, ...]] = GroupCommit(self._write_outbox)
-        self._writer: sqlite3.Connection | None = None
+        self._writer = SQLiteWriter(self.path)
         self._result_writes = 0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -173,9 +173,7 @@ class SQLiteBroker(AsyncBroker):
         if self._db is not None:
             await self._db.close()
             self._db = None
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self._writer.close()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -300,44 +298,10 @@ class SQLiteBroker(AsyncBroker):
         }
         return db.execute(CLAIM, params).fetchall()
 
-    # --8<-- [start:write]
     async def _write(self, work: Callable[..., Any], *args: Any) -> Any:
-        """``work(connection, *args)`` in one write transaction; waits for the lock, not in it.
-
-        A worker's claims, acks and results are short statements (tens of µs), so they run
-        right here on the event loop, on a plain sqlite3 connection. What can take long is
-        waiting for another process to release the file's write lock, and that is awaited:
-        ``BEGIN IMMEDIATE`` is tried without a busy timeout, and retried after a pause of 0.1
-        to 2 ms, while other tasks run. Once it holds the lock, nothing in WAL mode waits.
-        (Through a thread, as aiosqlite does it, each statement also waited for the GIL while
-        the loop ran tasks: most of a busy worker's time.)
-        """
-        if self._writer is None:
-            self.db  # noqa: B018 (raises, saying what to do, if startup() was not awaited)
-            self._writer = sqlite3.connect(self.path, isolation_level=None, timeout=0)
-            self._writer.execute("PRAGMA synchronous=NORMAL")
-        db = self._writer
-        deadline = time.monotonic() + 30
-        pause = 0.0001
-        while True:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.002)
-        try:
-            result = work(db, *args)
-            db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                db.execute("ROLLBACK")
-            raise
-        return result
-
-    # --8<-- [end:write]
+        """``work(connection, *args)`` in one write transaction, on the event loop."""
+        self.db  # noqa: B018 (raises, saying what to do, if startup() was not awaited)
+        return await self._writer.run(work, *args)
 
     async def _nack(self, message_id: int) -> None:
         """Give a message back at once (its delivery still counts toward max_deliveries)."""
