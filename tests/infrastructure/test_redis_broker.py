@@ -16,6 +16,7 @@ from reference_app.infrastructure.taskiq.redis_broker import (
     SharedClientResultBackend,
 )
 from tests.support.brokers import TEST_REDIS_DB, BrokerEnv, cleanup, require_server
+from tests.support.outbox import record_outbox_writes
 from tests.support.waiting import async_wait_for
 
 pytestmark = pytest.mark.broker
@@ -135,15 +136,7 @@ async def with_results(queue: str, **kwargs) -> tuple[ReliableRedisStreamBroker,
     results = SharedClientResultBackend(URL, serializer=JSONSerializer(), prefix_str=queue)
     results.broker = broker
     broker.result_backend = results
-    writes: list[list[str]] = []
-    send = broker._send
-
-    async def recorded(commands):
-        writes.append([command[0] for command in commands])
-        await send(commands)
-
-    broker._outbox._write = recorded
-    return broker, writes
+    return broker, record_outbox_writes(broker)
 
 
 async def test_a_result_rides_with_its_messages_ack_in_one_write(queue):

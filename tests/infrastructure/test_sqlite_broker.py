@@ -14,6 +14,7 @@ from reference_app.infrastructure.taskiq.sqlite_broker import (
     SQLiteBroker,
     SQLiteResultBackend,
 )
+from tests.support.outbox import record_outbox_writes
 from tests.support.waiting import async_wait_for
 
 
@@ -219,15 +220,7 @@ async def with_results(open_broker, **kwargs) -> tuple[SQLiteBroker, list[list[s
     its outbox (one transaction, or one DELETE) is recorded in the returned list."""
     broker = await open_broker(**kwargs)
     broker.result_backend = SQLiteResultBackend(broker, ttl_seconds=60)
-    writes: list[list[str]] = []
-    write = broker._write_outbox
-
-    async def recorded(items):
-        writes.append([item[0] for item in items])
-        await write(items)
-
-    broker._outbox._write = recorded
-    return broker, writes
+    return broker, record_outbox_writes(broker)
 
 
 async def test_a_result_is_stored_in_the_same_transaction_as_its_ack(open_broker):

@@ -37,6 +37,17 @@ results_table = Table(
 )
 
 
+def store_results(db: sqlite3.Connection, rows: list[tuple[str, str, float]], write: int) -> None:
+    """Upsert ``(task_id, payload, expires_at)`` rows into a SQLite ``taskiq_results`` table;
+    the first of every hundred writes also deletes the expired rows (not every write)."""
+    db.executemany(
+        "INSERT OR REPLACE INTO taskiq_results (task_id, payload, expires_at) VALUES (?, ?, ?)",
+        rows,
+    )
+    if write % 100 == 1:
+        db.execute("DELETE FROM taskiq_results WHERE expires_at < ?", (time.time(),))
+
+
 class ResultNotFoundError(ResultGetError):
     """No result stored for the task: it has not finished, or its result expired."""
 
@@ -126,14 +137,10 @@ class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
                 )
 
     def _write_sqlite(self, db: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
-        db.executemany(
-            "INSERT OR REPLACE INTO taskiq_results (task_id, payload, expires_at) "
-            "VALUES (:task_id, :payload, :expires_at)",
-            rows,
-        )
         self._writes += 1
-        if self._writes % 100 == 1:  # prune now and then, not on every write
-            db.execute("DELETE FROM taskiq_results WHERE expires_at < ?", (time.time(),))
+        store_results(
+            db, [(r["task_id"], r["payload"], r["expires_at"]) for r in rows], self._writes
+        )
 
     def _statement(self) -> Any:
         """The upsert, built once (building it took longer than running it)."""

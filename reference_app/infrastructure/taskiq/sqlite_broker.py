@@ -41,7 +41,7 @@ from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter
 from reference_app.infrastructure.database.types import MAX_ROW_ID
 from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
 from reference_app.infrastructure.taskiq.messages import NackableMessage
-from reference_app.infrastructure.taskiq.result_backend import JsonResultBackend
+from reference_app.infrastructure.taskiq.result_backend import JsonResultBackend, store_results
 
 logger = logging.getLogger(__name__)
 
@@ -275,14 +275,8 @@ class SQLiteBroker(AsyncBroker):
         """The results in, the acknowledged messages out: one transaction."""
         results = [item[1:] for item in items if item[0] == "result"]
         if results:
-            db.executemany(
-                "INSERT OR REPLACE INTO taskiq_results (task_id, payload, expires_at) "
-                "VALUES (?, ?, ?)",
-                results,
-            )
             self._result_writes += 1
-            if self._result_writes % 100 == 1:  # prune now and then, not on every write
-                db.execute("DELETE FROM taskiq_results WHERE expires_at < ?", (time.time(),))
+            store_results(db, results, self._result_writes)
         _delete_messages(db, [item[1] for item in items if item[0] == "ack"])
 
     # --8<-- [end:write_behind]
