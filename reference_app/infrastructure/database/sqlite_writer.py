@@ -8,6 +8,9 @@ statements right on the loop, on a plain ``sqlite3`` connection in WAL mode, and
 the write lock: ``BEGIN IMMEDIATE`` without a busy timeout, tried again after 0.1 to 2 ms while
 other tasks run. Once it holds the lock, nothing in WAL mode waits. Used by the SQLite broker
 and, on a SQLite database, by the result backend.
+
+The price: SQLite's automatic checkpoint (when the WAL passes 1,000 pages) runs inside the
+commit that crosses it, so now and then one commit copies pages back to the file, on the loop.
 """
 
 from __future__ import annotations
