@@ -10,12 +10,15 @@ from taskiq import BrokerMessage, TaskiqResult
 
 from reference_app.infrastructure.taskiq.result_backend import ResultNotFoundError
 from reference_app.infrastructure.taskiq.sqlite_broker import (
+    CLAIM,
     BrokerFullError,
     SQLiteBroker,
     SQLiteResultBackend,
 )
 from tests.support.outbox import record_outbox_writes
 from tests.support.waiting import async_wait_for
+
+PLAN_PARAMS = {"lease_until": 1.0, "consumer": "c", "queue": "taskiq", "now": 0.0, "batch": 50}
 
 
 def message(n: int) -> BrokerMessage:
@@ -293,3 +296,57 @@ async def test_an_expired_result_is_gone_with_a_clear_error(open_broker):
     await worker._outbox.flush()
     rows = await (await worker.db.execute("SELECT task_id FROM taskiq_results")).fetchall()
     assert rows == []
+
+
+def claim_steps(db: sqlite3.Connection, broker: SQLiteBroker) -> int:
+    """SQLite VM instructions one claim runs (counted, not timed: the same on any machine)."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0  # 0: go on
+
+    db.set_progress_handler(count, 100)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        assert len(broker._claim_rows(db)) == broker.claim_batch
+        db.execute("ROLLBACK")  # the queue stays as it was
+    finally:
+        db.set_progress_handler(None, 0)
+    return steps * 100
+
+
+async def test_a_claim_costs_the_same_behind_a_long_queue(open_broker):
+    broker = await open_broker(claim_batch=50)
+    db = broker._writer.connection
+
+    def enqueue(count: int, start: int) -> None:
+        with db:
+            for n in range(start, start + count):
+                broker._insert(db, message(n), 0.0, float(n))  # ready in enqueue order
+
+    enqueue(100, 0)
+    short = claim_steps(db, broker)
+    enqueue(20_000, 100)
+    long = claim_steps(db, broker)
+    # Sorting every ready row before taking 50 made the second claim 36 times dearer here.
+    assert long < short * 2, (short, long)
+    plan = " ".join(str(row) for row in db.execute("EXPLAIN QUERY PLAN " + CLAIM, PLAN_PARAMS))
+    assert "TEMP B-TREE" not in plan, plan
+
+
+async def test_the_oldest_ready_message_is_claimed_first(open_broker):
+    producer = await open_broker()
+    consumer = await open_broker()
+    for n in range(3):
+        await producer.kick(message(n))
+    handed_back = await next_message(consumer)
+    assert handed_back.data == b"m0"
+    await handed_back.nack()  # ready again at once: it waited longest, so it goes first
+    order = []
+    for _ in range(3):
+        received = await next_message(consumer)
+        order.append(received.data)
+        await received.ack()
+    assert order == [b"m0", b"m1", b"m2"]

