@@ -69,3 +69,36 @@ async def test_a_detached_item_is_written_and_its_failure_is_logged(caplog):
     group.submit_detached("bad", "the result of task 2")
     await group.flush()
     assert "Could not store the result of task 2: disk says no" in caplog.text
+
+
+async def test_with_min_interval_items_that_follow_a_write_wait_and_share_the_next():
+    batches: list[list[str]] = []
+
+    async def write(items: list[str]) -> None:
+        batches.append(items)
+
+    group = GroupCommit(write, min_interval=0.5)
+    await group.submit("a")  # nothing written before: at once
+    second = asyncio.create_task(group.submit("b"))
+    for _ in range(5):  # without an interval, "b" would be written alone by now
+        await asyncio.sleep(0)
+    assert batches == [["a"]]
+    third = asyncio.create_task(group.submit("c"))
+    await asyncio.gather(second, third)
+    assert batches == [["a"], ["b", "c"]]
+
+
+async def test_without_min_interval_items_that_follow_a_write_go_alone():
+    batches: list[list[str]] = []
+
+    async def write(items: list[str]) -> None:
+        batches.append(items)
+
+    group = GroupCommit(write)
+    await group.submit("a")
+    second = asyncio.create_task(group.submit("b"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    third = asyncio.create_task(group.submit("c"))
+    await asyncio.gather(second, third)
+    assert batches == [["a"], ["b"], ["c"]]

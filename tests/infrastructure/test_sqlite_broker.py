@@ -350,3 +350,20 @@ async def test_the_oldest_ready_message_is_claimed_first(open_broker):
         order.append(received.data)
         await received.ack()
     assert order == [b"m0", b"m1", b"m2"]
+
+
+async def test_acks_that_follow_a_commit_closely_wait_and_share_the_next(open_broker):
+    worker, writes = await with_results(open_broker, claim_batch=3, write_interval=0.5)
+    for n in range(3):
+        await worker.kick(message(n))
+    stream = worker.listen()
+    first, second, third = [await asyncio.wait_for(anext(stream), 2) for _ in range(3)]
+    await first.ack()  # the worker was quiet: committed at once
+    later = asyncio.create_task(second.ack())
+    for _ in range(5):  # a task finishing a moment later...
+        await asyncio.sleep(0)
+    last = asyncio.create_task(third.ack())  # ...and another: one commit for both
+    await asyncio.gather(later, last)
+    assert writes == [["ack"], ["ack", "ack"]]
+    assert await worker.pending() == 0
+    await stream.aclose()

@@ -117,6 +117,7 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         lease_seconds: float = 60.0,
         max_deliveries: int = 5,
         poll_interval: float = 0.02,
+        write_interval: float = 0.005,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("xread_count", 1)
@@ -128,9 +129,11 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         self._renewals: dict[bytes, asyncio.Task[None]] = {}
         self._client: Redis | None = None
         self._add_if_room: Any = None
-        # Acks and results go out in batches: what arrives while a write is in flight shares
-        # the next one, in order, in one pipeline (see ``write_behind``).
-        self._outbox: GroupCommit[tuple[Any, ...]] = GroupCommit(self._send)
+        # Acks and results go out in batches, in order, in one pipeline (see ``write_behind``):
+        # what arrives while a write is in flight, or within `write_interval` of the last one.
+        self._outbox: GroupCommit[tuple[Any, ...]] = GroupCommit(
+            self._send, min_interval=write_interval
+        )
         self._next_move = self._next_reclaim = 0.0
         # Look for abandoned messages several times per lease, and at least every 5 s.
         self.reclaim_interval = min(max(lease_seconds / 4, 0.2), 5.0)

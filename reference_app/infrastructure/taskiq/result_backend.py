@@ -78,13 +78,17 @@ class JsonResultBackend(AsyncResultBackend[_ReturnType]):
 class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
     """JSON results in a ``taskiq_results`` table; expired rows are deleted as we go."""
 
-    def __init__(self, database_url: str, *, ttl_seconds: int = 3600) -> None:
+    def __init__(
+        self, database_url: str, *, ttl_seconds: int = 3600, write_interval: float = 0.005
+    ) -> None:
         self.database_url = database_url
         self.ttl_seconds = ttl_seconds
         self._engine: AsyncEngine | None = None
         self._writes = 0
         self._upsert: Any = None
-        self._rows: GroupCommit[dict[str, Any]] = GroupCommit(self._write_rows)
+        self._rows: GroupCommit[dict[str, Any]] = GroupCommit(
+            self._write_rows, min_interval=write_interval
+        )
         self._sqlite: SQLiteWriter | None = None
 
     async def startup(self) -> None:

@@ -78,6 +78,10 @@ CREATE INDEX IF NOT EXISTS ix_taskiq_results_expires ON taskiq_results (expires_
 
 _ReturnType = TypeVar("_ReturnType")
 _OUTBOX_CHUNK = 500  # ids per DELETE: far below SQLite's limit on bound parameters
+# A busy worker commits its acks and results at most once per 5 ms (see GroupCommit). In a
+# 2-process drain a commit carried one task's result and ack; now about 9 tasks' (18.5 items),
+# and 1,834 tasks/s became 3,117.
+WRITE_INTERVAL = 0.005
 
 # The oldest ready first: a message is ready from its `lease_until` on (its enqueue time, its
 # `delay`, the end of a dead worker's lease, or 0 once handed back). Ordered as the index is,
@@ -133,6 +137,7 @@ class SQLiteBroker(AsyncBroker):
         lease_seconds: float = 60.0,
         max_deliveries: int = 5,
         claim_batch: int = 1,
+        write_interval: float = WRITE_INTERVAL,
     ) -> None:
         super().__init__()
         self.path = Path(path)
@@ -146,7 +151,9 @@ class SQLiteBroker(AsyncBroker):
         self._renewals: dict[int, asyncio.Task[None]] = {}
         # Enqueues, claims, acks and results: short write transactions on the event loop
         # (see ``SQLiteWriter``); reads and the rarer writes go through aiosqlite.
-        self._outbox: GroupCommit[tuple[Any, ...]] = GroupCommit(self._write_outbox)
+        self._outbox: GroupCommit[tuple[Any, ...]] = GroupCommit(
+            self._write_outbox, min_interval=write_interval
+        )
         self._writer = SQLiteWriter(self.path)
         self._result_writes = 0
 
