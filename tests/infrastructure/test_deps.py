@@ -15,14 +15,14 @@ from reference_app.infrastructure.taskiq import deps
 from reference_app.infrastructure.taskiq.deps import dispose_task_engine, get_db_session
 
 broker = InMemoryBroker(await_inplace=True)
-sessions: list[int] = []
+sessions: list[AsyncSession] = []  # the objects, not id()s: a freed object's id is reused
 
 
 @broker.task(task_name="deps_test.write")
 async def write_row(
     value: str, fail: bool = False, db: AsyncSession = TaskiqDepends(get_db_session)
 ) -> str:
-    sessions.append(id(db))
+    sessions.append(db)
     await db.execute(text("INSERT INTO notes (value) VALUES (:v)"), {"v": value})
     if fail:
         raise RuntimeError("the task failed after writing")
@@ -61,7 +61,7 @@ async def test_each_task_gets_its_own_session_from_a_null_pool_engine(database):
     sessions.clear()
     for n in range(3):
         await (await write_row.kiq(f"v{n}")).wait_result(timeout=5)
-    assert len(set(sessions)) == 3
+    assert len({id(session) for session in sessions}) == 3
     assert isinstance(deps._engine.pool, NullPool)
     await dispose_task_engine()
     assert deps._engine is None  # disposed on worker shutdown, recreated on next use
