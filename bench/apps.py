@@ -10,16 +10,21 @@ Which broker is chosen by ``BENCH_CASE`` (set by the harness, read only here):
   run recorder only, to price each layer (the DB-session layer is the ``noop_db`` task).
 * ``listqueue``, ``stream``, ``aiopika``, ``aiopika-classic``: taskiq-redis and
   taskiq-aio-pika with their defaults, only the queue names are ours.
+* ``memory-list`` (``bench.layers`` only): messages handed out from a Python list, an ack that
+  does nothing: taskiq's worker loop with no broker I/O at all.
 
 ``BENCH_BATCH`` (ours only) prototypes reading/claiming several messages per round trip.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import os
 import time
+from collections.abc import AsyncGenerator
 
-from taskiq import AsyncBroker, TaskiqDepends
+from taskiq import AckableMessage, AsyncBroker, BrokerMessage, TaskiqDepends
 
 from bench import probe
 from reference_app.infrastructure.taskiq.deps import get_db_session
@@ -55,6 +60,32 @@ def _redis_ours(with_runs: bool) -> AsyncBroker:
     return broker
 
 
+# --8<-- [start:memory_list]
+class MemoryListBroker(AsyncBroker):
+    """Producer and worker in one process; no I/O: what taskiq's own loop costs per task."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: collections.deque[bytes] = collections.deque()
+
+    async def kick(self, message: BrokerMessage) -> None:
+        self.messages.append(message.message)
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        while True:
+            if not self.messages:
+                await asyncio.sleep(0.02)
+                continue
+            yield AckableMessage(data=self.messages.popleft(), ack=_no_ack)
+
+
+async def _no_ack() -> None:
+    return None
+
+
+# --8<-- [end:memory_list]
+
+
 def build() -> AsyncBroker:
     if CASE == "ours":
         from reference_app.infrastructure.taskiq.brokers import email_broker
@@ -72,6 +103,8 @@ def build() -> AsyncBroker:
         return RedisStreamBroker(REDIS_URL, queue_name=QUEUE, consumer_group_name=QUEUE)
     if CASE in ("aiopika", "aiopika-classic"):
         return _aio_pika(classic=CASE == "aiopika-classic")
+    if CASE == "memory-list":
+        return MemoryListBroker()
     if CASE == "inmemory":
         from taskiq import InMemoryBroker
 

@@ -165,6 +165,20 @@ def tables(results: dict) -> str:
             f"{t['max']:,.0f} | {row['worker_cpu_us_per_task']:,.0f} | "
             f"{row['enqueue_per_s']['median']:,.0f} |"
         )
+    layers = results.get("layers_in_process")  # not in runs before 2026-11-29 09:00
+    if layers:
+        lines += [
+            "",
+            "| Layers, in-process (`bench.layers`) | What runs | Worker CPU, µs/task "
+            "| Against `floor` |",
+            "|---|---|---|---|",
+        ]
+        for name, row in layers.items():
+            ratio = row.get("cost_vs_floor")
+            lines.append(
+                f"| `{name}` | {row['about']} | {row['cpu_us_per_task']:,.0f} | "
+                f"{'' if ratio is None else f'{ratio:.2f}×'} |"
+            )
     if results["latency"]:
         lines += ["", "| Broker (ours) | Rate, tasks/s | p50, ms | p99, ms |", "|---|---|---|---|"]
         for name, rows in results["latency"].items():

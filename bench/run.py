@@ -1,8 +1,9 @@
-"""The benchmark harness of issue 8: throughput, latency and the request path, in one run.
+"""The benchmark harness of issue 8: throughput, our layers' cost (``bench.layers``), latency
+and the request path, in one run.
 
     python -m bench.run            # full: N=10,000, 3 repetitions (make bench)
     python -m bench.run --quick    # N=500, 1 repetition, one low rate (make bench-quick)
-    python -m bench.run --quick --only sqlite,inmemory --out /tmp/x.json
+    python -m bench.run --quick --only sqlite,inmemory,layers --out /tmp/x.json
 
 Every case runs its workers the way its users would (our launcher, ``taskiq worker``,
 ``celery worker``, ``huey_consumer``), on Redis DB 14, its own queue names and temp SQLite
@@ -31,7 +32,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import probe
+from bench import layers, probe
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -103,7 +104,15 @@ PROTOTYPES = [
     Case("redis-stream-lean", "ours", "redis", "ours, xread_count=20, no results, no run recorder",
          {**LEAN, "BENCH_BATCH": "20"}, task="bench.noop_db", needs=("redis",)),
 ]  # fmt: skip
-QUICK = ("sqlite", "redis-stream", "rabbitmq", "inmemory", "floor-redis", "taskiq-stream")
+QUICK = (
+    "sqlite",
+    "redis-stream",
+    "rabbitmq",
+    "inmemory",
+    "floor-redis",
+    "taskiq-stream",
+    "layers",
+)  # layers: bench.layers, our layers priced in-process
 LATENCY_CASES = ("sqlite", "redis-stream", "rabbitmq")
 # --8<-- [end:cases]
 
@@ -616,6 +625,7 @@ def main(argv: list[str] | None = None) -> dict:
         "latency": {},
         "request_path": {},  # 4 requests in flight
         "request_path_one_in_flight": {},
+        "layers_in_process": {},  # bench.layers: CPU per task of each layer, one process
         "skipped": {},
     }
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
@@ -633,6 +643,12 @@ def main(argv: list[str] | None = None) -> dict:
             except Exception as exc:  # one broken case must not cost the whole run
                 results["skipped"][case.name] = f"failed: {str(exc)[:3000]}"
                 print(f"  {case.name:24} FAILED: {str(exc)[:3000]}", flush=True)
+        if only is None or "layers" in only:
+            try:
+                results["layers_in_process"] = layers.price(200 if args.quick else 5000)
+            except Exception as exc:  # one broken part must not cost the whole run
+                results["skipped"]["layers"] = f"failed: {str(exc)[:3000]}"
+                print(f"  layers FAILED: {str(exc)[:3000]}", flush=True)
         print("Latency: enqueue-to-start at fixed rates")
         for case in CASES:
             if args.quick and case.name != "sqlite":

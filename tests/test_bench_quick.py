@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_bench_quick_runs_and_writes_its_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--only", "sqlite,inmemory",
+        [sys.executable, "-m", "bench.run", "--quick", "--only", "sqlite,inmemory,layers",
          "--out", str(out)],
         cwd=ROOT, timeout=240, capture_output=True, text=True,
     )  # fmt: skip
@@ -38,6 +38,9 @@ def test_bench_quick_runs_and_writes_its_json(tmp_path: Path) -> None:
     serial = results["request_path_one_in_flight"]["sqlite"]
     assert serial["row_only"]["concurrency"] == 1 and serial["row_and_enqueue"]["errors"] == 0
     assert request["row_only"]["concurrency"] == 4
+    layers = results["layers_in_process"]
+    assert list(layers) == ["floor", "sqlite-lean", "+results", "+runs", "full"]
+    assert all(row["tasks"] == 200 and row["cpu_us_per_task"] > 0 for row in layers.values())
     targets = {row["target"]: row for row in results["targets"]}
     assert targets["sqlite: enqueue from one producer (tasks/s)"]["measured"] > 0
 
