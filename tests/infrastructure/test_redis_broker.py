@@ -85,8 +85,7 @@ async def test_a_dead_workers_message_is_reclaimed_on_an_idle_queue_despite_an_o
     try:
         await dead.kick(message(1))
         held = await asyncio.wait_for(anext(dead.listen()), 2)  # then the worker "dies"
-        for renewal in dead._renewals.values():
-            renewal.cancel()  # a dead worker renews nothing
+        dead._renewer.cancel()  # a dead worker renews nothing
         assert held.data == b"m1"
         async with Redis.from_url(URL) as redis:
             # The lock taskiq-redis 1.2.4 takes around its reclaim, left by a killed worker.

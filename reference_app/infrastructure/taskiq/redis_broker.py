@@ -126,7 +126,9 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         self.poll_interval = poll_interval
         self.lease_seconds = lease_seconds
         self.max_deliveries = max_deliveries
-        self._renewals: dict[bytes, asyncio.Task[None]] = {}
+        # Messages handed to taskiq and not yet acked (id -> stream): one task renews them all.
+        self._running: dict[bytes, Any] = {}
+        self._renewer: asyncio.Task[None] | None = None
         self._client: Redis | None = None
         self._add_if_room: Any = None
         # Acks and results go out in batches, in order, in one pipeline (see ``write_behind``):
@@ -212,9 +214,10 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
 
     async def shutdown(self) -> None:
         await self._outbox.flush()
-        for renewal in self._renewals.values():
-            renewal.cancel()
-        self._renewals.clear()
+        if self._renewer is not None:
+            self._renewer.cancel()
+            self._renewer = None
+        self._running.clear()
         if self._client is not None:
             await self._client.aclose()  # the pool stays ours: super() disconnects it
             self._client = None
@@ -222,12 +225,12 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
 
     def _message(self, stream: Any, msg_id: bytes, fields: dict[bytes, bytes]) -> NackableMessage:
         ack = self._ack_generator(id=msg_id, queue_name=stream)
-        self._renewals[msg_id] = asyncio.create_task(self._renew(stream, msg_id))
+        self._running[msg_id] = stream
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_forever())
 
         def stop_renewing() -> None:
-            renewal = self._renewals.pop(msg_id, None)
-            if renewal is not None:
-                renewal.cancel()
+            self._running.pop(msg_id, None)
 
         async def ack_and_stop_renewing() -> None:
             stop_renewing()
@@ -238,22 +241,23 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
             data=fields[b"data"], ack=ack_and_stop_renewing, nack=stop_renewing, lease_id=msg_id
         )
 
-    async def _renew(self, stream: Any, msg_id: bytes) -> None:
-        """Reset the message's idle time while this worker runs it."""
+    async def _renew_forever(self) -> None:
+        """Every third of the lease, reset the idle time of every message this worker runs:
+        one task and one ``XCLAIM`` per stream for all of them, not a task per message."""
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
+            by_stream: dict[Any, list[bytes]] = {}
+            for msg_id, stream in list(self._running.items()):
+                by_stream.setdefault(stream, []).append(msg_id)
             try:
                 async with Redis(connection_pool=self.connection_pool) as redis:
-                    await redis.xclaim(
-                        stream,
-                        self.consumer_group_name,
-                        self.consumer_name,
-                        min_idle_time=0,
-                        message_ids=[msg_id],
-                        justid=True,
-                    )
+                    for stream, ids in by_stream.items():
+                        await redis.xclaim(
+                            stream, self.consumer_group_name, self.consumer_name,
+                            min_idle_time=0, message_ids=ids, justid=True,
+                        )  # fmt: skip
             except Exception:  # the next turn tries again, well within the lease
-                logger.warning("Could not renew the lease of message %s", msg_id)
+                logger.warning("Could not renew the leases of %d messages", len(self._running))
 
     async def _hand_back(self, redis: Redis, messages: list[NackableMessage]) -> None:
         """Make unstarted messages reclaimable at once, as if their lease had run out."""
