@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 from taskiq import TaskiqMessage, TaskiqResult
 
+from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter
 from reference_app.infrastructure.taskiq.runs import TaskRunRecorder, task_runs
 
 
@@ -89,8 +91,26 @@ async def test_a_failed_write_keeps_the_events_for_the_next_flush(tmp_path):
     r = await recorder(tmp_path)
     try:
         r.post_send(message("kept"))
-        engine = r._engine
+        writer = r._sqlite  # a SQLite file: flushes go through this writer
+        assert writer is not None
         # The database goes away: a file that cannot be opened.
+        r._sqlite = SQLiteWriter("/proc/no-such-dir/runs.db")
+        with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+            await r.flush()
+        r._sqlite = writer  # and comes back
+        await r.flush()
+        assert "kept" in await rows(r)
+    finally:
+        await r.shutdown()
+
+
+async def test_through_sqlalchemy_too_a_failed_write_keeps_the_events(tmp_path):
+    """The path a PostgreSQL DATABASE_URL takes (a SQLite file goes through SQLiteWriter)."""
+    r = await recorder(tmp_path)
+    try:
+        r._sqlite = None
+        r.post_send(message("kept"))
+        engine = r._engine
         r._engine = create_async_engine("sqlite+aiosqlite:////proc/no-such-dir/runs.db")
         with pytest.raises(OperationalError):
             await r.flush()

@@ -7,7 +7,7 @@ process holds for far less: in a busy worker, most of a write's time. ``SQLiteWr
 statements right on the loop, on a plain ``sqlite3`` connection in WAL mode, and awaits only
 the write lock: ``BEGIN IMMEDIATE`` without a busy timeout, tried again after 0.1 to 2 ms while
 other tasks run. Once it holds the lock, nothing in WAL mode waits. Used by the SQLite broker
-and, on a SQLite database, by the result backend.
+and, on a SQLite database, by the result backend and the run recorder.
 
 The price: SQLite's automatic checkpoint (when the WAL passes 1,000 pages) runs inside the
 commit that crosses it, so now and then one commit copies pages back to the file, on the loop.
@@ -23,7 +23,17 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import make_url
+
 T = TypeVar("T")
+
+
+def sqlite_file(database_url: str) -> str | None:
+    """The file of a SQLite ``database_url``; None for any other database, or one in memory."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return url.database
+    return None
 
 
 # --8<-- [start:writer]

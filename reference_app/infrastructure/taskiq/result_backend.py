@@ -16,14 +16,13 @@ from typing import Any, TypeVar
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import AsyncResultBackend, TaskiqResult
 from taskiq.exceptions import ResultGetError
 
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
 from reference_app.infrastructure.database.group_commit import GroupCommit
-from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter
+from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter, sqlite_file
 
 _ReturnType = TypeVar("_ReturnType")
 
@@ -94,10 +93,10 @@ class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
     async def startup(self) -> None:
         self._engine = create_engine_from_settings(self.database_url)
         await create_tables(self._engine, metadata)
-        url = make_url(self.database_url)
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = sqlite_file(self.database_url)
+        if path is not None:
             # A SQLite file: results are written on the event loop, not through a thread.
-            self._sqlite = SQLiteWriter(url.database)
+            self._sqlite = SQLiteWriter(path)
 
     async def shutdown(self) -> None:
         if self._sqlite is not None:

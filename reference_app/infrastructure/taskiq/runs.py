@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +38,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,6 +49,7 @@ from reference_app.infrastructure.database import (
     create_engine_from_settings,
     create_tables,
 )
+from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +137,8 @@ class TaskRunRecorder(TaskiqMiddleware):
         self._errors: dict[str, BaseException] = {}
         self._upsert_statement: Any = None
         self._engine: AsyncEngine | None = None
+        self._sqlite: SQLiteWriter | None = None  # a SQLite file: flushes run on the loop
+        self._sqlite_upsert = ""
         self._flusher: asyncio.Task[None] | None = None
         self._flushes = 0
         self._lock = asyncio.Lock()
@@ -141,6 +147,13 @@ class TaskRunRecorder(TaskiqMiddleware):
     async def startup(self) -> None:
         self._engine = create_engine_from_settings(self.database_url)
         await create_tables(self._engine, metadata)
+        path = sqlite_file(self.database_url)
+        if path is not None:
+            # The same upsert as text, run by SQLiteWriter: through SQLAlchemy's thread each
+            # flush also waited for the GIL while the loop ran tasks (see SQLiteWriter).
+            self._sqlite = SQLiteWriter(path)
+            named = sqlite_dialect.dialect(paramstyle="named")  # :task_id, as our rows' keys
+            self._sqlite_upsert = str(self._statement().compile(dialect=named))
         self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
 
     async def shutdown(self) -> None:
@@ -150,6 +163,9 @@ class TaskRunRecorder(TaskiqMiddleware):
                 await self._flusher
             self._flusher = None
         await self.flush()
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -213,15 +229,29 @@ class TaskRunRecorder(TaskiqMiddleware):
         async with self._lock:
             events, self._events = self._events, []
             try:
-                async with self._engine.begin() as connection:
-                    # One statement, compiled once, one row per task: an executemany.
-                    await connection.execute(self._statement(), self._coalesce(events))
-                    self._flushes += 1
-                    if self._flushes % 50 == 1:  # now and then is enough
-                        await self.prune(connection)
+                # One statement, compiled once, one row per task: an executemany.
+                rows = self._coalesce(events)
+                if self._sqlite is not None:
+                    await self._sqlite.run(self._upsert_sqlite, rows)
+                else:
+                    async with self._engine.begin() as connection:
+                        await connection.execute(self._statement(), rows)
             except BaseException:
                 self._events[:0] = events  # nothing is dropped on a failed write
                 raise
+            self._flushes += 1
+            if self._flushes % 50 == 1:  # now and then is enough
+                try:
+                    async with self._engine.begin() as connection:
+                        await self.prune(connection)
+                except Exception:  # the runs are written; the next prune will do
+                    logger.warning("Could not prune old task runs", exc_info=True)
+
+    def _upsert_sqlite(self, db: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+        for row in rows:  # what SQLAlchemy's JSON type does for this column
+            if row["labels"] is not None:
+                row["labels"] = json.dumps(row["labels"])
+        db.executemany(self._sqlite_upsert, rows)
 
     def _row(self, event: RunEvent) -> dict[str, Any]:
         started = event.status in ("started", "retried")
