@@ -87,35 +87,26 @@ async def test_storage_stays_bounded_by_count_and_age(tmp_path):
         await r.shutdown()
 
 
-async def test_a_failed_write_keeps_the_events_for_the_next_flush(tmp_path):
+@pytest.mark.parametrize("through", ["SQLiteWriter", "SQLAlchemy"])
+async def test_a_failed_write_keeps_the_events_for_the_next_flush(tmp_path, through):
+    """A SQLite file's flushes go through SQLiteWriter, PostgreSQL's through SQLAlchemy."""
     r = await recorder(tmp_path)
     try:
+        if through == "SQLAlchemy":
+            r._sqlite = None
         r.post_send(message("kept"))
-        writer = r._sqlite  # a SQLite file: flushes go through this writer
-        assert writer is not None
+        writer, engine = r._sqlite, r._engine
         # The database goes away: a file that cannot be opened.
-        r._sqlite = SQLiteWriter("/proc/no-such-dir/runs.db")
-        with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        gone = "/proc/no-such-dir/runs.db"
+        if writer is not None:
+            r._sqlite = SQLiteWriter(gone)
+        else:
+            r._engine = create_async_engine(f"sqlite+aiosqlite:///{gone}")
+        with pytest.raises((sqlite3.OperationalError, OperationalError), match="unable to open"):
             await r.flush()
-        r._sqlite = writer  # and comes back
-        await r.flush()
-        assert "kept" in await rows(r)
-    finally:
-        await r.shutdown()
-
-
-async def test_through_sqlalchemy_too_a_failed_write_keeps_the_events(tmp_path):
-    """The path a PostgreSQL DATABASE_URL takes (a SQLite file goes through SQLiteWriter)."""
-    r = await recorder(tmp_path)
-    try:
-        r._sqlite = None
-        r.post_send(message("kept"))
-        engine = r._engine
-        r._engine = create_async_engine("sqlite+aiosqlite:////proc/no-such-dir/runs.db")
-        with pytest.raises(OperationalError):
-            await r.flush()
-        await r._engine.dispose()
-        r._engine = engine  # and comes back
+        if r._engine is not engine:
+            await r._engine.dispose()
+        r._sqlite, r._engine = writer, engine  # and it comes back
         await r.flush()
         assert "kept" in await rows(r)
     finally:
