@@ -9,8 +9,9 @@ done (1 to 2 items per write, counted in a drain). ``min_interval`` spaces the w
 write that comes less than ``min_interval`` after the previous one waits for the rest of it,
 and everything that arrives meanwhile joins it. A quiet process writes at once, as before; a
 busy one writes at most once per interval, each item waiting at most that long.
-Used by the database result backend, the email tasks' "sent" marks, and the Redis broker's
-acknowledgements and results.
+
+Used by the database result backend, the email tasks' "sent" marks, and the SQLite and Redis
+brokers' acknowledgements and results.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 logger = logging.getLogger(__name__)
+
+# The brokers' acks and results, and the database result backend: under load, at most one
+# write per 5 ms. In a 2-process SQLite drain a commit carried one task's result and ack; with
+# this, about 9 tasks' (18.5 items), and 1,834 tasks/s became 3,117 (Redis: 7 tasks per
+# pipeline, 1,643 -> 2,297 tasks/s). An ack waits at most this long.
+WRITE_INTERVAL = 0.005
 
 
 # --8<-- [start:group_commit]

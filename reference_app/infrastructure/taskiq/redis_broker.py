@@ -49,7 +49,7 @@ from taskiq import AckableMessage, BrokerMessage, TaskiqResult
 from taskiq.utils import maybe_awaitable
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
-from reference_app.infrastructure.database.group_commit import GroupCommit
+from reference_app.infrastructure.database.group_commit import WRITE_INTERVAL, GroupCommit
 from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
 from reference_app.infrastructure.taskiq.messages import NackableMessage
 
@@ -117,7 +117,7 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         lease_seconds: float = 60.0,
         max_deliveries: int = 5,
         poll_interval: float = 0.02,
-        write_interval: float = 0.005,
+        write_interval: float = WRITE_INTERVAL,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("xread_count", 1)
@@ -249,6 +249,8 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
             by_stream: dict[Any, list[bytes]] = {}
             for msg_id, stream in list(self._running.items()):
                 by_stream.setdefault(stream, []).append(msg_id)
+            if not by_stream:
+                continue
             try:
                 async with Redis(connection_pool=self.connection_pool) as redis:
                     for stream, ids in by_stream.items():

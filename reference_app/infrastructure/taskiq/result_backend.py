@@ -21,7 +21,7 @@ from taskiq import AsyncResultBackend, TaskiqResult
 from taskiq.exceptions import ResultGetError
 
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
-from reference_app.infrastructure.database.group_commit import GroupCommit
+from reference_app.infrastructure.database.group_commit import WRITE_INTERVAL, GroupCommit
 from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter, sqlite_file
 
 _ReturnType = TypeVar("_ReturnType")
@@ -78,7 +78,7 @@ class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
     """JSON results in a ``taskiq_results`` table; expired rows are deleted as we go."""
 
     def __init__(
-        self, database_url: str, *, ttl_seconds: int = 3600, write_interval: float = 0.005
+        self, database_url: str, *, ttl_seconds: int = 3600, write_interval: float = WRITE_INTERVAL
     ) -> None:
         self.database_url = database_url
         self.ttl_seconds = ttl_seconds
