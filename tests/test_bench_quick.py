@@ -39,7 +39,8 @@ def test_bench_quick_runs_and_writes_its_json(tmp_path: Path) -> None:
     assert serial["row_only"]["concurrency"] == 1 and serial["row_and_enqueue"]["errors"] == 0
     assert request["row_only"]["concurrency"] == 4
     layers = results["layers_in_process"]
-    assert list(layers) == ["floor", "sqlite-lean", "+results", "+runs", "full"]
+    assert list(layers) == ["floor", "full"]  # quick mode: the two ends
+    assert layers["full"]["cost_vs_floor"] > 0
     assert all(row["tasks"] == 200 and row["cpu_us_per_task"] > 0 for row in layers.values())
     targets = {row["target"]: row for row in results["targets"]}
     assert targets["sqlite: enqueue from one producer (tasks/s)"]["measured"] > 0
