@@ -22,10 +22,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m reference_app.dev
 
-## make test: the whole suite (tests needing Redis/RabbitMQ skip if absent, unless CI=true).
+## make test: the whole suite (tests needing Redis/RabbitMQ skip if absent, unless CI=true),
+## on TEST_WORKERS pytest processes (pytest-xdist; TEST_WORKERS=0: one process, for -s or pdb).
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## make worker: worker processes only, configured by TASKIQ_* variables.
 worker: $(STAMP)
