@@ -13,6 +13,7 @@ Setups, each adding one thing to the one before:
 
 * ``floor``: taskiq's ``Receiver`` on a broker that hands out messages from a Python list and
   whose ack does nothing: taskiq's worker loop alone, with no broker I/O at all;
+* ``floor-lean``: the same with our ``LeanReceiver`` loop, which our receiver is built on;
 * ``sqlite-lean``: our SQLite broker and receiver, no stored result, no run recorder;
 * ``+results``: the result stored with the ack (``SQLiteResultBackend``);
 * ``+runs``: the run recorder (``TASKIQ_RUNS_ENABLED``);
@@ -38,7 +39,8 @@ CONCURRENCY = 100  # as in bench.run
 
 # name: (extra environment, task)
 SETUPS: dict[str, tuple[dict[str, str], str]] = {
-    "floor": ({"BENCH_CASE": "memory-list"}, "bench.noop"),
+    "floor": ({"BENCH_CASE": "memory-list", "BENCH_RECEIVER": "taskiq"}, "bench.noop"),
+    "floor-lean": ({"BENCH_CASE": "memory-list", "BENCH_RECEIVER": "lean"}, "bench.noop"),
     "sqlite-lean": ({"BENCH_NO_RESULTS": "1", "TASKIQ_RUNS_ENABLED": "false"}, "bench.noop"),
     "+results": ({"TASKIQ_RUNS_ENABLED": "false"}, "bench.noop"),
     "+runs": ({}, "bench.noop"),
@@ -54,6 +56,8 @@ async def drain(task_name: str, count: int) -> dict:
     if os.environ.get("BENCH_CASE") != "memory-list":
         import reference_app.infrastructure.taskiq.worker  # noqa: F401 (what the worker imports)
         from reference_app.infrastructure.taskiq.receiver import DeadLetteringReceiver as Receiver
+    elif os.environ.get("BENCH_RECEIVER") == "lean":
+        from reference_app.infrastructure.taskiq.receiver import LeanReceiver as Receiver
     else:
         from taskiq.receiver import Receiver
     await broker.startup()
@@ -105,6 +109,7 @@ def run_setup(name: str, count: int, work: Path) -> dict:
 
 ABOUT = {
     "floor": "taskiq's Receiver loop, messages from a list, no I/O",
+    "floor-lean": "our LeanReceiver loop, messages from a list, no I/O",
     "sqlite-lean": "our SQLite broker and receiver; no result, no run recorder",
     "+results": "+ the result, stored with the ack",
     "+runs": "+ the run recorder",
