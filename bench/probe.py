@@ -48,7 +48,8 @@ def _ensure_writer() -> None:
     if _writer_pid == os.getpid():
         return
     directory = os.environ.get("BENCH_PROBE_DIR")
-    if not directory:
+    if not directory:  # in-process (bench.layers): nothing to write, and no need to look again
+        _writer_pid = os.getpid()
         return
     with _lock:
         if _writer_pid == os.getpid():

@@ -101,6 +101,8 @@ PROTOTYPES = [
          {"BENCH_NO_RESULTS": "1"}, task="bench.noop_db"),
     Case("sqlite-no-runs", "ours", "sqlite", "ours, TASKIQ_RUNS_ENABLED=false",
          {"TASKIQ_RUNS_ENABLED": "false"}, task="bench.noop_db"),
+    Case("sqlite-lean", "ours", "sqlite", "ours, no results, no run recorder, no session",
+         LEAN, task="bench.noop"),
     Case("redis-stream-lean", "ours", "redis", "ours, xread_count=20, no results, no run recorder",
          {**LEAN, "BENCH_BATCH": "20"}, task="bench.noop_db", needs=("redis",)),
 ]  # fmt: skip
