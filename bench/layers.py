@@ -34,14 +34,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CONCURRENCY = 100  # as in bench.run
+# Our setup with its optional parts off: no stored result, no run recorder (bench.run too).
+LEAN = {"BENCH_NO_RESULTS": "1", "TASKIQ_RUNS_ENABLED": "false"}
 
 # name: (extra environment, task)
 SETUPS: dict[str, tuple[dict[str, str], str]] = {
     "floor": ({"BENCH_CASE": "memory-list", "BENCH_RECEIVER": "taskiq"}, "bench.noop"),
     "floor-lean": ({"BENCH_CASE": "memory-list", "BENCH_RECEIVER": "lean"}, "bench.noop"),
-    "sqlite-lean": ({"BENCH_NO_RESULTS": "1", "TASKIQ_RUNS_ENABLED": "false"}, "bench.noop"),
+    "sqlite-lean": (LEAN, "bench.noop"),
     "+results": ({"TASKIQ_RUNS_ENABLED": "false"}, "bench.noop"),
     "+runs": ({}, "bench.noop"),
     "full": ({}, "bench.noop_db"),
@@ -67,7 +67,8 @@ async def drain(task_name: str, count: int) -> dict:
         await asyncio.gather(*(task.kiq() for _ in range(min(100, count - start))))
     finish = asyncio.Event()
     with ThreadPoolExecutor() as pool:
-        receiver = Receiver(broker, executor=pool, max_async_tasks=CONCURRENCY, max_prefetch=0,
+        slots = int(os.environ["TASKIQ_WORKER_CONCURRENCY"])  # bench.run.case_env sets it
+        receiver = Receiver(broker, executor=pool, max_async_tasks=slots, max_prefetch=0,
                             run_startup=False)  # fmt: skip
         listening = asyncio.create_task(receiver.listen(finish))
         deadline = time.monotonic() + max(60.0, count / 20)
@@ -88,20 +89,14 @@ async def drain(task_name: str, count: int) -> dict:
 
 
 def run_setup(name: str, count: int, work: Path) -> dict:
+    from bench import run  # here, not at the top: bench.run imports this module
+
     extra, _ = SETUPS[name]
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TASKIQ_", "DATABASE_"))}
-    env = {
-        **base,
-        "PYTHONPATH": str(ROOT),
-        "BENCH_CASE": "ours",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{work / 'app.db'}",
-        "TASKIQ_BROKER_TYPE": "sqlite",
-        "TASKIQ_SQLITE_PATH": str(work / "broker.db"),
-        "TASKIQ_WORKER_CONCURRENCY": str(CONCURRENCY),
-        **extra,
-    }
+    env = run.case_env(run.Case(name, "ours", "sqlite", ABOUT[name]), "layers", work)
+    env.pop("BENCH_PROBE_DIR")  # one process: drain() reads the counters itself
+    env.update(extra)
     command = [sys.executable, "-m", "bench.layers", "--one", name, "--tasks", str(count)]
-    out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=600)
+    out = subprocess.run(command, cwd=run.ROOT, env=env, capture_output=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{out.stderr.decode()[-3000:]}")
     return json.loads(out.stdout.decode().strip().splitlines()[-1])

@@ -95,7 +95,7 @@ CASES = [
          needs=("huey",)),
 ]  # fmt: skip
 # What a no-op task pays for: our setup with parts switched off (bench-only).
-LEAN = {"BENCH_NO_RESULTS": "1", "TASKIQ_RUNS_ENABLED": "false"}
+LEAN = layers.LEAN
 PROTOTYPES = [
     Case("sqlite-no-results", "ours", "sqlite", "ours, results not stored",
          {"BENCH_NO_RESULTS": "1"}, task="bench.noop_db"),
