@@ -46,6 +46,9 @@ SLOW_DRAIN = 5.0  # s: a drain longer than this runs once
 DRAIN_CAP = 10.0  # s: a drain still running this long after its first task is measured there
 
 
+LEAN_RECEIVER = "reference_app.infrastructure.taskiq.receiver:LeanReceiver"
+
+
 # --8<-- [start:cases]
 @dataclass
 class Case:
@@ -56,6 +59,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     task: str = "bench.noop"
     needs: tuple[str, ...] = ()  # servers and packages
+    receiver: str = ""  # kind taskiq: a --receiver of ours instead of taskiq's own
 
 
 CASES = [
@@ -76,13 +80,14 @@ CASES = [
          "bare AioPikaBroker (classic queue, qos 10)",
          {"BENCH_CASE": "aiopika-classic"}, needs=("rabbitmq",)),
     Case("inmemory", "inmemory", "none", "InMemoryBroker, in-process"),
-    Case("layers-bare", "taskiq", "redis", "our Redis broker, no middleware",
-         {"BENCH_CASE": "ours-bare"}, needs=("redis",)),
-    Case("layers-runs", "taskiq", "redis", "our Redis broker + TaskRunRecorder",
-         {"BENCH_CASE": "ours-runs"}, needs=("redis",)),
+    Case("layers-bare", "taskiq", "redis", "our Redis broker and LeanReceiver, no middleware",
+         {"BENCH_CASE": "ours-bare"}, needs=("redis",), receiver=LEAN_RECEIVER),
+    Case("layers-runs", "taskiq", "redis", "our Redis broker and LeanReceiver + TaskRunRecorder",
+         {"BENCH_CASE": "ours-runs"}, needs=("redis",), receiver=LEAN_RECEIVER),
     Case("layers-runs-db", "taskiq", "redis",
-         "our Redis broker + TaskRunRecorder + TaskiqDepends(get_db_session)",
-         {"BENCH_CASE": "ours-runs"}, task="bench.noop_db", needs=("redis",)),
+         "our Redis broker and LeanReceiver + TaskRunRecorder + TaskiqDepends(get_db_session)",
+         {"BENCH_CASE": "ours-runs"}, task="bench.noop_db", needs=("redis",),
+         receiver=LEAN_RECEIVER),
     Case("floor-redis", "floor-redis", "redis", "raw redis-py LPUSH + BRPOP", needs=("redis",)),
     Case("floor-redis-async", "floor-redis-async", "redis",
          "raw redis-py LPUSH + BRPOP, asyncio client", needs=("redis",)),
@@ -167,9 +172,10 @@ def worker_commands(case: Case, queue: str) -> list[list[str]]:
         return [[PY, "-m", "reference_app.infrastructure.taskiq.run_worker", "bench.apps",
                  "--log-level", "WARNING"]]  # fmt: skip
     if case.kind == "taskiq":
+        receiver = ["--receiver", case.receiver] if case.receiver else []
         return [[PY, "-m", "taskiq", "worker", "bench.apps:broker", "--workers", str(WORKERS),
                  "--max-async-tasks", str(CONCURRENCY), "--max-prefetch", "0",
-                 "--log-level", "WARNING"]]  # fmt: skip
+                 "--log-level", "WARNING", *receiver]]  # fmt: skip
     if case.kind == "floor-redis":
         return [[PY, "-m", "bench.floor", "redis-worker"]] * WORKERS
     if case.kind == "floor-redis-async":
