@@ -41,8 +41,8 @@ def bars(ax, data: dict, names: list[str], title: str) -> None:
     low = [m - data[n]["tasks_per_s"]["min"] for n, m in zip(names, medians, strict=True)]
     high = [data[n]["tasks_per_s"]["max"] - m for n, m in zip(names, medians, strict=True)]
     ax.barh(names, medians, xerr=[low, high], color=[colour(n) for n in names], capsize=3)
-    for y, value in enumerate(medians):
-        ax.text(value, y, f" {value:,.0f}", va="center", fontsize=8)
+    for y, (value, above) in enumerate(zip(medians, high, strict=True)):
+        ax.text(value + above, y, f" {value:,.0f}", va="center", fontsize=8)  # past the bar
     ax.invert_yaxis()
     ax.set_xlabel("tasks/s (median; bars: min to max)")
     ax.set_title(title)

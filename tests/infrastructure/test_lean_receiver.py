@@ -77,14 +77,17 @@ async def loop_turns(count: int = 200) -> None:
         await asyncio.sleep(0)
 
 
-def setup(broker: QueueBroker):
-    gauge = Gauge()
+async def filled(count: int, *, hold: bool = False, fail_after: int | None = None):
+    """A broker with ``count`` probe tasks queued, and the gauge they report to."""
+    broker, gauge = QueueBroker(fail_after), Gauge()
 
     @broker.task(task_name="probe")
     async def probe(hold: bool = False) -> None:
         await gauge.run(hold)
 
-    return gauge, probe
+    for _ in range(count):
+        await probe.kiq(hold=hold)
+    return broker, gauge
 
 
 def receiver(kind: type[Receiver], broker: QueueBroker, pool, **options) -> Receiver:
@@ -93,10 +96,7 @@ def receiver(kind: type[Receiver], broker: QueueBroker, pool, **options) -> Rece
 
 
 async def test_at_most_max_async_tasks_run_at_once_and_every_message_runs() -> None:
-    broker = QueueBroker()
-    gauge, probe = setup(broker)
-    for _ in range(12):
-        await probe.kiq(hold=True)
+    broker, gauge = await filled(12, hold=True)
     finish = asyncio.Event()
     with ThreadPoolExecutor() as pool:
         listening = asyncio.create_task(receiver(LeanReceiver, broker, pool).listen(finish))
@@ -111,10 +111,7 @@ async def test_at_most_max_async_tasks_run_at_once_and_every_message_runs() -> N
 
 
 async def test_a_stop_lets_running_tasks_finish_and_takes_no_new_message() -> None:
-    broker = QueueBroker()
-    gauge, probe = setup(broker)
-    for _ in range(6):
-        await probe.kiq(hold=True)
+    broker, gauge = await filled(6, hold=True)
     finish = asyncio.Event()
     with ThreadPoolExecutor() as pool:
         lean = receiver(LeanReceiver, broker, pool, max_async_tasks=2, wait_tasks_timeout=10)
@@ -129,10 +126,7 @@ async def test_a_stop_lets_running_tasks_finish_and_takes_no_new_message() -> No
 
 
 async def test_after_max_tasks_to_execute_it_stops_and_calls_on_exit() -> None:
-    broker = QueueBroker()
-    gauge, probe = setup(broker)
-    for _ in range(10):
-        await probe.kiq()
+    broker, gauge = await filled(10)
     exits: list[Receiver] = []
     with ThreadPoolExecutor() as pool:
         lean = receiver(LeanReceiver, broker, pool, max_tasks_to_execute=7, on_exit=exits.append)
@@ -141,10 +135,7 @@ async def test_after_max_tasks_to_execute_it_stops_and_calls_on_exit() -> None:
 
 
 async def test_a_broker_error_is_raised_once_started_tasks_are_done() -> None:
-    broker = QueueBroker(fail_after=3)
-    gauge, probe = setup(broker)
-    for _ in range(3):
-        await probe.kiq(hold=True)
+    broker, gauge = await filled(3, hold=True, fail_after=3)
     with ThreadPoolExecutor() as pool:
         lean = receiver(LeanReceiver, broker, pool)
         listening = asyncio.create_task(lean.listen(asyncio.Event()))
@@ -161,10 +152,7 @@ async def test_a_broker_error_is_raised_once_started_tasks_are_done() -> None:
 async def test_asyncio_tasks_created_per_message(kind, most_per_message) -> None:
     """Ours: one per message (the task's own run). taskiq's: three; checked here, so that this
     test notices when taskiq's loop gets lean too (then ours can go)."""
-    broker = QueueBroker()
-    gauge, probe = setup(broker)
-    for _ in range(200):
-        await probe.kiq()
+    broker, gauge = await filled(200)
     loop = asyncio.get_running_loop()
     created = 0
 
