@@ -87,17 +87,18 @@ def test_runs_recorded_by_the_web_process_and_two_workers_agree(
             for n in range(40)
         }
 
-        def all_succeeded():
+        def all_recorded():
             page = client.get("/tasks/runs", params={"task_name": "process_report", "limit": 500})
             body = page.json()
-            done = [r for r in body["items"] if r["status"] == "succeeded"]
+            # Each process flushes its own part every 0.5 s, in any order: the workers' part
+            # (succeeded) can land before the web process's (queued_at), or after it.
+            done = [r for r in body["items"] if r["status"] == "succeeded" and r["queued_at"]]
             return body if len(done) == 40 else None
 
-        body = wait_for(all_succeeded, timeout=60, what="40 succeeded runs")
+        body = wait_for(all_recorded, timeout=60, what="40 succeeded runs with their queued_at")
     assert body["total"] == 40
     assert {r["task_id"] for r in body["items"]} == task_ids  # none missing, none extra
     assert all(r["starts"] == 1 for r in body["items"])  # none doubled
-    assert all(r["queued_at"] for r in body["items"])  # the web process's part is there
     assert len({r["worker_pid"] for r in body["items"]}) == 2  # both processes worked
     with sqlite3.connect(broker_env.database_path) as db:
         executed = db.execute("SELECT count(*) FROM reports WHERE runs = 1").fetchone()[0]
