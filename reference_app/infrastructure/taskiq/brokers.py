@@ -34,6 +34,12 @@ logger = logging.getLogger(__name__)
 
 
 # --8<-- [start:build_broker]
+def read_batch(settings: Settings) -> int:
+    """Messages a polling broker takes per round trip: up to a worker's concurrency, at most
+    50 (a stopping worker hands back what it took and did not start)."""
+    return min(settings.TASKIQ_WORKER_CONCURRENCY, 50)
+
+
 def build_broker(settings: Settings) -> AsyncBroker:
     """A new, not yet started broker for ``settings``."""
     broker: AsyncBroker
@@ -47,9 +53,7 @@ def build_broker(settings: Settings) -> AsyncBroker:
             poll_interval=settings.TASKIQ_POLL_INTERVAL,
             lease_seconds=settings.TASKIQ_LEASE_SECONDS,
             max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
-            # Claim up to a worker's concurrency in one statement (a stopping worker hands
-            # back what it claimed and did not start).
-            claim_batch=min(settings.TASKIQ_WORKER_CONCURRENCY, 50),
+            claim_batch=read_batch(settings),  # claimed in one statement
         )
         # Results live in the broker's file: each is stored in its message's ack transaction.
         broker = sqlite_broker.with_result_backend(
@@ -67,9 +71,7 @@ def build_broker(settings: Settings) -> AsyncBroker:
             poll_interval=settings.TASKIQ_POLL_INTERVAL,
             lease_seconds=settings.TASKIQ_LEASE_SECONDS,
             max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
-            # Read up to a worker's concurrency per XREADGROUP, as the SQLite broker claims;
-            # a stopping worker hands back what it read and did not start.
-            xread_count=min(settings.TASKIQ_WORKER_CONCURRENCY, 50),
+            xread_count=read_batch(settings),  # read by one XREADGROUP
             **secret,
             **timeouts,
         )
