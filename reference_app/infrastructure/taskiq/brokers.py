@@ -29,6 +29,7 @@ from reference_app.infrastructure.taskiq.redis_broker import (
 from reference_app.infrastructure.taskiq.result_backend import DatabaseResultBackend
 from reference_app.infrastructure.taskiq.runs import TaskRunRecorder
 from reference_app.infrastructure.taskiq.sqlite_broker import SQLiteBroker, SQLiteResultBackend
+from reference_app.infrastructure.taskiq.task_ids import new_task_id
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ def build_broker(settings: Settings) -> AsyncBroker:
                 settings.DATABASE_URL, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS
             )
         )
+    # Task ids that sort by time: the SQLite tables keyed by them stay cheap to write.
+    broker.with_id_generator(new_task_id)
     broker.add_middlewares(
         JsonArgumentsGuard(),
         # Only tasks labelled retry_on_error=True are retried: exponential backoff with jitter,

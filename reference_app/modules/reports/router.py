@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from uuid import uuid4
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +23,9 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 async def create_report(
     data: ReportCreate, request: Request, db: AsyncSession = Depends(get_session)
 ) -> ReportQueued:
-    # Choose the task id first, so the row knows it before any worker can pick the task up.
-    task_id = uuid4().hex
+    # Choose the task id first, so the row knows it before any worker can pick the task up;
+    # the broker's own generator makes it (ids that sort by time: brokers.py).
+    task_id = process_report_task.broker.id_generator()
     report = await service.create(db, data, task_id=task_id)
     try:
         task = await enqueue(

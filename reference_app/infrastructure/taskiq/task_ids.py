@@ -1,0 +1,37 @@
+"""Task ids that sort by time: UUIDv7 (RFC 9562), written as 32 hex digits like taskiq's own.
+
+taskiq names each task ``uuid4().hex``: random, so each new id lands at a random place in
+every index keyed by it. Our SQLite tables are keyed by task id (``taskiq_results``,
+``task_runs``), and a commit of 50 random ids rewrites about 50 different index pages. Ids
+that begin with their creation time land next to each other, at the end of the index: the
+same commit rewrites two or three pages. Storing a result cost 16 to 19 µs with random ids and
+5 to 8 µs with these (measured with 30,000 rows; docs/performance.md).
+
+The 74 bits after the millisecond timestamp are random, so ids made in the same millisecond by
+different processes do not collide, and nobody can guess the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+_RANDOM_B = (1 << 62) - 1
+
+
+# --8<-- [start:new_task_id]
+def new_task_id() -> str:
+    """A UUIDv7 as 32 lowercase hex digits: 48 bits of Unix time in ms, then random bits."""
+    milliseconds = time.time_ns() // 1_000_000
+    random = int.from_bytes(os.urandom(10), "big")  # 80 bits; 74 are used
+    value = (
+        (milliseconds & 0xFFFF_FFFF_FFFF) << 80
+        | 0x7 << 76  # version 7
+        | (random >> 68) << 64  # rand_a: 12 bits
+        | 0b10 << 62  # the RFC 9562 variant
+        | random & _RANDOM_B  # rand_b: 62 bits
+    )
+    return f"{value:032x}"
+
+
+# --8<-- [end:new_task_id]
