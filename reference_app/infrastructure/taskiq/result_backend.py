@@ -122,7 +122,7 @@ class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
         await self._rows.submit(
             {
                 "task_id": task_id,
-                "payload": json.dumps(result.model_dump(mode="json")),
+                "payload": result.model_dump_json(),
                 "expires_at": time.time() + self.ttl_seconds,
             }
         )
