@@ -106,6 +106,8 @@ PROTOTYPES = [
          {"BENCH_NO_RESULTS": "1"}, task="bench.noop_db"),
     Case("sqlite-no-runs", "ours", "sqlite", "ours, TASKIQ_RUNS_ENABLED=false",
          {"TASKIQ_RUNS_ENABLED": "false"}, task="bench.noop_db"),
+    Case("sqlite-no-session", "ours", "sqlite", "ours, a task without an injected session",
+         task="bench.noop"),
     Case("sqlite-lean", "ours", "sqlite", "ours, no results, no run recorder, no session",
          LEAN, task="bench.noop"),
     Case("redis-stream-lean", "ours", "redis", "ours, xread_count=20, no results, no run recorder",
