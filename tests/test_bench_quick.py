@@ -62,3 +62,15 @@ def test_bench_plots_render(tmp_path: Path) -> None:
     }
     written = render(results, tmp_path)
     assert all(path.stat().st_size > 0 for path in written)
+
+
+def test_bench_task_ids_counts_the_pages_each_kind_of_id_rewrites() -> None:
+    from bench.task_ids import main
+
+    results = main(["--rows", "10000", "--batch", "50", "--repeats", "1"])
+    random_ids, ordered_ids = results["uuid4 (taskiq's)"][0], results["uuid7 (ours)"][0]
+    assert random_ids["cpu_us_per_row"] > 0 and ordered_ids["cpu_us_per_row"] > 0
+    # A page count, not a timing: ids that sort by time append to the index; random ones
+    # land all over it, and each commit rewrites every page it touched.
+    assert ordered_ids["wal_pages_per_commit"] < 16
+    assert random_ids["wal_pages_per_commit"] > 2.5 * ordered_ids["wal_pages_per_commit"]
