@@ -322,11 +322,41 @@ def summarise(values: list[float]) -> dict:
             "runs": values}  # fmt: skip
 
 
-def throughput(case: Case, count: int, repeats: int, work: Path) -> dict:
-    runs = [drain_once(case, count, work)]
-    # A drain slower than SLOW_DRAIN s runs once: the full run must stay under 10 minutes.
-    while len(runs) < repeats and runs[0]["tasks_measured"] / runs[0]["tasks_per_s"] < SLOW_DRAIN:
-        runs.append(drain_once(case, count, work))
+def throughput(cases: list[Case], count: int, repeats: int, work: Path, results: dict) -> None:
+    """Drain every case ``repeats`` times, in rounds: each round drains every case once.
+
+    This machine's speed drifts by up to 30 % over minutes. Drained three times in a row, a
+    case and the one a target compares it with (ours and Huey, say) can be measured minutes
+    apart, in different weather; in rounds, every case is measured across the same minutes.
+    A drain slower than ``SLOW_DRAIN`` s, and every prototype, runs once: the full run must
+    stay under 10 minutes.
+    """
+    runs: dict[str, list[dict]] = {case.name: [] for case in cases}
+    for round_number in range(1, repeats + 1):
+        print(f" round {round_number} of {repeats}", flush=True)
+        for case in cases:
+            done = runs.get(case.name)
+            if done is None:  # failed in an earlier round
+                continue
+            if len(done) >= (1 if case in PROTOTYPES else repeats) or (
+                done and done[0]["tasks_measured"] / done[0]["tasks_per_s"] >= SLOW_DRAIN
+            ):
+                continue
+            try:
+                done.append(drain_once(case, count, work))
+            except Exception as exc:  # one broken case must not cost the whole run
+                del runs[case.name]
+                results["skipped"][case.name] = f"failed: {str(exc)[:3000]}"
+                print(f"  {case.name:24} FAILED: {str(exc)[:3000]}", flush=True)
+                continue
+            print(f"  {case.name:24} {done[-1]['tasks_per_s']:8,.0f} tasks/s", flush=True)
+    print(" medians")
+    for case in cases:
+        if case.name in runs:
+            results["throughput"][case.name] = summary(case, runs[case.name])
+
+
+def summary(case: Case, runs: list[dict]) -> dict:
     result = {
         "about": case.about,
         "broker": case.broker,
@@ -334,7 +364,7 @@ def throughput(case: Case, count: int, repeats: int, work: Path) -> dict:
         "env": {k: v for k, v in case.env.items()},
         "tasks_per_s": summarise([run["tasks_per_s"] for run in runs]),
         "enqueue_per_s": summarise([run["enqueue_per_s"] for run in runs]),
-        "tasks_measured": [run.get("tasks_measured", count) for run in runs],
+        "tasks_measured": [run["tasks_measured"] for run in runs],
         # CPU the worker processes spent per task, every thread (median over the runs)
         "worker_cpu_us_per_task": statistics.median(r["worker_cpu_us_per_task"] for r in runs),
     }
@@ -641,18 +671,15 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
         work_path = Path(work)
         print(f"Throughput: N={count}, {repeats} run(s) each, {WORKERS} worker processes")
+        runnable = []
         for case in chosen:
             missing = [need for need in case.needs if not available(need)]
             if missing:
                 results["skipped"][case.name] = f"not available: {', '.join(missing)}"
                 print(f"  {case.name:24} skipped ({', '.join(missing)} not available)")
-                continue
-            try:
-                reps = 1 if case in PROTOTYPES else repeats
-                results["throughput"][case.name] = throughput(case, count, reps, work_path)
-            except Exception as exc:  # one broken case must not cost the whole run
-                results["skipped"][case.name] = f"failed: {str(exc)[:3000]}"
-                print(f"  {case.name:24} FAILED: {str(exc)[:3000]}", flush=True)
+            else:
+                runnable.append(case)
+        throughput(runnable, count, repeats, work_path, results)
         if only is None or "layers" in only:
             try:
                 # Quick: the two ends only (each setup starts a process, ~4 s on a slow day).

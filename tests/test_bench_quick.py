@@ -74,3 +74,34 @@ def test_bench_task_ids_counts_the_pages_each_kind_of_id_rewrites() -> None:
     # land all over it, and each commit rewrites every page it touched.
     assert ordered_ids["wal_pages_per_commit"] < 16
     assert random_ids["wal_pages_per_commit"] > 2.5 * ordered_ids["wal_pages_per_commit"]
+
+
+def test_bench_drains_each_case_in_rounds(monkeypatch, tmp_path: Path) -> None:
+    """Repetitions go round all the cases (so a drifting machine slows every case alike); a
+    prototype and a slow drain run once; a case that fails is reported and not retried."""
+    from bench import run
+
+    order: list[str] = []
+    seconds = {"sqlite": 1.0, "huey-sqlite": 1.0, "celery": 9.0, "sqlite-lean": 1.0}
+
+    def drain_once(case, count, work):
+        order.append(case.name)
+        if case.name == "inmemory":
+            raise RuntimeError("the workers died")
+        return {"tasks_per_s": count / seconds[case.name], "enqueue_per_s": 1.0,
+                "tasks_measured": count, "worker_cpu_us_per_task": 100.0}  # fmt: skip
+
+    monkeypatch.setattr(run, "drain_once", drain_once)
+    cases = {case.name: case for case in run.CASES + run.PROTOTYPES}
+    chosen = [cases[name] for name in ("sqlite", "inmemory", "celery", "huey-sqlite",
+                                       "sqlite-lean")]  # fmt: skip
+    results: dict = {"throughput": {}, "skipped": {}}
+    run.throughput(chosen, 1000, 3, tmp_path, results)
+
+    assert order == ["sqlite", "inmemory", "celery", "huey-sqlite", "sqlite-lean",
+                     "sqlite", "huey-sqlite", "sqlite", "huey-sqlite"]  # fmt: skip
+    assert results["throughput"]["sqlite"]["tasks_measured"] == [1000, 1000, 1000]
+    assert len(results["throughput"]["celery"]["tasks_measured"]) == 1  # 9 s: once
+    assert len(results["throughput"]["sqlite-lean"]["tasks_measured"]) == 1  # a prototype
+    assert "inmemory" not in results["throughput"]
+    assert "the workers died" in results["skipped"]["inmemory"]
