@@ -51,14 +51,14 @@ def _aio_pika(classic: bool) -> AsyncBroker:
 def _redis_ours(with_runs: bool) -> AsyncBroker:
     from reference_app.infrastructure.config import get_settings
     from reference_app.infrastructure.taskiq.brokers import read_batch
-    from reference_app.infrastructure.taskiq.redis_broker import ReliableRedisStreamBroker
+    from taskiq_extras.redis_broker import ReliableRedisStreamBroker
 
     broker = ReliableRedisStreamBroker(  # reads as many per XREADGROUP as build_broker's
         REDIS_URL, queue_name=QUEUE, consumer_group_name=QUEUE,
         xread_count=read_batch(get_settings()),
     )  # fmt: skip
     if with_runs:
-        from reference_app.infrastructure.taskiq.runs import TaskRunRecorder
+        from taskiq_extras.runs import TaskRunRecorder
 
         broker.add_middlewares(TaskRunRecorder(get_settings().DATABASE_URL, broker_name="redis"))
     return broker

@@ -55,9 +55,9 @@ async def drain(task_name: str, count: int) -> dict:
     broker.is_worker_process = True
     if os.environ.get("BENCH_CASE") != "memory-list":
         import reference_app.infrastructure.taskiq.worker  # noqa: F401 (what the worker imports)
-        from reference_app.infrastructure.taskiq.receiver import DeadLetteringReceiver as Receiver
+        from taskiq_extras.receiver import DeadLetteringReceiver as Receiver
     elif os.environ.get("BENCH_RECEIVER") == "lean":
-        from reference_app.infrastructure.taskiq.receiver import LeanReceiver as Receiver
+        from taskiq_extras.receiver import LeanReceiver as Receiver
     else:
         from taskiq.receiver import Receiver
     await broker.startup()

@@ -46,7 +46,7 @@ SLOW_DRAIN = 5.0  # s: a drain longer than this runs once
 DRAIN_CAP = 10.0  # s: a drain still running this long after its first task is measured there
 
 
-LEAN_RECEIVER = "reference_app.infrastructure.taskiq.receiver:LeanReceiver"
+LEAN_RECEIVER = "taskiq_extras.receiver:LeanReceiver"
 
 
 # --8<-- [start:cases]

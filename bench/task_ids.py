@@ -22,9 +22,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from reference_app.infrastructure.taskiq.result_backend import store_results
-from reference_app.infrastructure.taskiq.sqlite_broker import SCHEMA
-from reference_app.infrastructure.taskiq.task_ids import new_task_id
+from taskiq_extras.result_backend import store_results
+from taskiq_extras.sqlite_broker import SCHEMA
+from taskiq_extras.task_ids import new_task_id
 
 KINDS: dict[str, Callable[[], str]] = {
     "uuid4 (taskiq's)": lambda: uuid.uuid4().hex,

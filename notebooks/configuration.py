@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -120,10 +120,11 @@ except ValidationError as exc:
 # %%
 from recipes.configuration.tasks import where_am_i
 from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import run_worker
+from taskiq_extras.processes import worker_process
 
 await email_broker.startup()
-with worker_process("recipes.configuration.tasks"):
+with worker_process(run_worker, "recipes.configuration.tasks"):
     seen = (await (await where_am_i.kiq()).wait_result(timeout=30)).return_value
 await email_broker.shutdown()
 print(f"this process: {settings.broker_location()}, queue {settings.TASKIQ_QUEUE_NAME!r}")

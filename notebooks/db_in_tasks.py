@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -71,7 +71,8 @@ from recipes.db_in_tasks.tasks import archive_then_fail, count_words, pool_kind
 from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
 from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import run_worker
+from taskiq_extras.processes import worker_process
 
 engine = create_engine_from_settings(get_settings().DATABASE_URL)
 await create_tables(engine)
@@ -103,7 +104,7 @@ await show_notes()
 
 # %%
 await email_broker.startup()
-worker = cleanup.enter_context(worker_process("recipes.db_in_tasks.tasks"))
+worker = cleanup.enter_context(worker_process(run_worker, "recipes.db_in_tasks.tasks"))
 
 counted = await (await count_words.kiq(note_id=note.id)).wait_result(timeout=30)
 failed = await (await archive_then_fail.kiq(note_id=note.id)).wait_result(timeout=30)

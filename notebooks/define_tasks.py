@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -102,10 +102,11 @@ except ValidationError as exc:
 # as JSON and arrives in the worker as an `Invoice` again.
 
 # %%
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import run_worker
+from taskiq_extras.processes import worker_process
 
 await email_broker.startup()
-worker = cleanup.enter_context(worker_process("recipes.define_tasks.tasks"))
+worker = cleanup.enter_context(worker_process(run_worker, "recipes.define_tasks.tasks"))
 
 jobs = [
     await summarise.kiq([3, 4, 8]),

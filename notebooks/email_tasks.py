@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -93,7 +93,8 @@ from aiosmtpd.controller import Controller
 from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
 from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import run_worker
+from taskiq_extras.processes import worker_process
 from reference_app.modules.email.catcher import CatchingHandler, MailStore
 
 
@@ -120,7 +121,7 @@ settings = get_settings()
 engine = create_engine_from_settings(settings.DATABASE_URL)
 await create_tables(engine)
 await email_broker.startup()
-worker = cleanup.enter_context(worker_process())
+worker = cleanup.enter_context(worker_process(run_worker))
 print(f"SMTP server listening on smtp://{settings.SMTP_HOST}:{settings.SMTP_PORT}")
 print(f"emails come from {settings.SMTP_FROM!r}")
 

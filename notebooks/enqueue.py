@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -66,10 +66,11 @@ print(f"this notebook's files: {workdir}")
 from recipes.enqueue.service import request_thumbnail, request_urgent_thumbnail
 from recipes.enqueue.tasks import export_archive, make_thumbnail
 from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import run_worker
+from taskiq_extras.processes import worker_process
 
 await email_broker.startup()
-worker = cleanup.enter_context(worker_process("recipes.enqueue.tasks"))
+worker = cleanup.enter_context(worker_process(run_worker, "recipes.enqueue.tasks"))
 
 # %% [markdown]
 # ## From a service function

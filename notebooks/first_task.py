@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -114,9 +114,10 @@ print("result ready?", await task.is_ready())
 # result, and always with a timeout.
 
 # %%
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import run_worker
+from taskiq_extras.processes import worker_process
 
-worker = cleanup.enter_context(worker_process("recipes.enqueue.tasks"))
+worker = cleanup.enter_context(worker_process(run_worker, "recipes.enqueue.tasks"))
 result = await task.wait_result(timeout=30)
 print("error:", result.error)
 print(f"took {result.execution_time:.3f} s in the worker")

@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -137,10 +137,11 @@ answer.json()["tasks"][-2:]
 
 # %%
 from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import run_worker
+from taskiq_extras.processes import worker_process
 
 await email_broker.startup()
-with worker_process("recipes.registry.tasks"):
+with worker_process(run_worker, "recipes.registry.tasks"):
     for job in (await resize_avatar.kiq(user_id=5), await purge_sessions.kiq()):
         result = await job.wait_result(timeout=30)
         print(f"{result.labels.get('team', '?'):>5} team's task -> {result.return_value!r}")

@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -85,7 +85,8 @@ from recipes.retries.tasks import (
 from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
 from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import run_worker
+from taskiq_extras.processes import worker_process
 
 settings = get_settings()
 engine = create_engine_from_settings(settings.DATABASE_URL)
@@ -96,7 +97,7 @@ print(
     f"{settings.TASKIQ_RETRY_MAX_DELAY:g} s, plus up to 1 s of jitter"
 )
 await email_broker.startup()
-worker = cleanup.enter_context(worker_process("recipes.retries.tasks"))
+worker = cleanup.enter_context(worker_process(run_worker, "recipes.retries.tasks"))
 # Wait until the worker is up, so that the times below are the tasks' own.
 print((await (await call_slow_service.kiq(seconds=0)).wait_result(timeout=30)).return_value)
 

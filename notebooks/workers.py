@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -72,7 +72,8 @@ from collections import defaultdict
 
 from recipes.workers.tasks import most_at_once, report_pid
 from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import run_worker
+from taskiq_extras.processes import worker_process
 
 await email_broker.startup()
 
@@ -85,7 +86,7 @@ async def run_batch(jobs: int, hold_ms: int = 200) -> list[dict]:
 async def run_on_a_fresh_worker(concurrency: int, jobs: int = 16) -> list[dict]:
     """Start a 2-process worker with this concurrency, warm it up, run a batch, stop it."""
     os.environ["TASKIQ_WORKER_CONCURRENCY"] = str(concurrency)  # read by the new worker
-    with worker_process("recipes.workers.tasks", processes=2):
+    with worker_process(run_worker, "recipes.workers.tasks", processes=2):
         # The processes start one after the other: wait until both have taken work. One
         # process holds at most about twice its concurrency (running, and claimed in one
         # go), so a warm-up batch larger than that must reach the second one once it is up.

@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        from reference_app.infrastructure.taskiq.brokers import _load_settings, check_broker
+        from reference_app.infrastructure.taskiq.brokers import check_broker, load_settings
 
-        settings = _load_settings()
+        settings = load_settings()
         if settings.TASKIQ_ENABLED:
             with quiet_logs():
                 asyncio.run(check_broker(settings))

@@ -25,12 +25,14 @@ from reference_app.infrastructure.database import (
     probe_database,
 )
 from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.health import STATE, probe, start_or_keep_trying
+from reference_app.infrastructure.taskiq.brokers import start_broker
 from reference_app.infrastructure.taskiq.registry import registered_tasks
 from reference_app.modules.email.router import router as mail_router
 from reference_app.modules.monitoring.router import router as monitoring_router
 from reference_app.modules.reports.router import router as reports_router
 from reference_app.modules.users.router import router as users_router
+from taskiq_extras.database import metadata as extras_metadata
+from taskiq_extras.health import STATE, probe, start_or_keep_trying
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +43,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     engine = create_engine_from_settings(settings.DATABASE_URL)
     await create_tables(engine)
+    await create_tables(engine, extras_metadata)  # task runs, results (taskiq_extras)
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     in_worker = email_broker.is_worker_process
     reconnecting = None
     if not in_worker:
         # Broker down? One warning line, then background reconnects; routes answer 503.
-        reconnecting = await start_or_keep_trying(email_broker, settings)
+        reconnecting = await start_or_keep_trying(lambda: start_broker(email_broker, settings))
     try:
         yield
     finally:

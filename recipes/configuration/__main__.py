@@ -7,8 +7,8 @@ import asyncio
 from recipes.configuration.brokers import PROFILES, broker_class_for
 from recipes.configuration.tasks import where_am_i
 from reference_app.infrastructure.config import get_settings
-from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import email_broker, run_worker
+from taskiq_extras.processes import worker_process
 
 
 async def main() -> None:
@@ -20,7 +20,7 @@ async def main() -> None:
         print(f"  {name:<8} -> {broker_class_for(profile)} at {profile.broker_location()}")
     await email_broker.startup()
     try:
-        with worker_process("recipes.configuration.tasks"):
+        with worker_process(run_worker, "recipes.configuration.tasks"):
             seen = (await (await where_am_i.kiq()).wait_result(timeout=30)).return_value
     finally:
         await email_broker.shutdown()

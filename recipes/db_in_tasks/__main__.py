@@ -10,8 +10,8 @@ from recipes.db_in_tasks.models import Note
 from recipes.db_in_tasks.tasks import archive_then_fail, count_words, pool_kind
 from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
-from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import email_broker, run_worker
+from taskiq_extras.processes import worker_process
 
 
 async def main() -> None:
@@ -24,7 +24,7 @@ async def main() -> None:
         await db.commit()
     await email_broker.startup()
     try:
-        with worker_process("recipes.db_in_tasks.tasks"):
+        with worker_process(run_worker, "recipes.db_in_tasks.tasks"):
             # --8<-- [start:kiq]
             counted = await (await count_words.kiq(note_id=note.id)).wait_result(timeout=30)
             failed = await (await archive_then_fail.kiq(note_id=note.id)).wait_result(timeout=30)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 
 from recipes.define_tasks.tasks import Invoice, rebuild_index, summarise, total_invoice
-from reference_app.infrastructure.taskiq import email_broker
+from reference_app.infrastructure.taskiq import email_broker, run_worker
 from reference_app.infrastructure.taskiq.registry import registered_tasks
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from taskiq_extras.processes import worker_process
 
 
 async def main() -> None:
     await email_broker.startup()  # the client side: lets this process enqueue
     try:
         # --8<-- [start:run]
-        with worker_process("recipes.define_tasks.tasks"):  # a separate worker process
+        with worker_process(run_worker, "recipes.define_tasks.tasks"):  # a separate worker process
             jobs = [
                 await summarise.kiq([3, 4, 8]),
                 await total_invoice.kiq(Invoice(number="INV-7", lines=[100, 50])),

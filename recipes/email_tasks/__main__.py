@@ -48,12 +48,13 @@ async def wait_until_done(client: httpx.AsyncClient, status_url: str) -> dict[st
 async def send_through_the_routes(store: MailStore) -> None:
     # Imported only now: the settings are read from the environment set in main().
     from recipes.email_tasks.app import app, lifespan
-    from reference_app.infrastructure.taskiq.run_worker import worker_process
+    from reference_app.infrastructure.taskiq import run_worker
+    from taskiq_extras.processes import worker_process
 
     async with lifespan(app):  # starts the broker's client side, as uvicorn would
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://recipe") as client:
-            with worker_process():  # finds every modules/*/tasks.py: the email tasks too
+            with worker_process(run_worker):  # the worker entry imports the email tasks
                 # --8<-- [start:call]
                 one = await client.post("/emails", json=ONE_EMAIL)
                 many = await client.post("/emails/bulk", json=NEWSLETTER)

@@ -8,14 +8,14 @@ from taskiq.exceptions import TaskiqResultTimeoutError
 
 from recipes.enqueue.service import request_thumbnail, request_urgent_thumbnail
 from recipes.enqueue.tasks import export_archive, make_thumbnail
-from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import email_broker, run_worker
+from taskiq_extras.processes import worker_process
 
 
 async def main() -> None:
     await email_broker.startup()  # the client side: lets this process enqueue
     try:
-        with worker_process("recipes.enqueue.tasks"):
+        with worker_process(run_worker, "recipes.enqueue.tasks"):
             task_id = await request_thumbnail(image_id=7)
             print(f"queued make_thumbnail, task id {task_id}")
 

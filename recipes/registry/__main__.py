@@ -7,13 +7,13 @@ import asyncio
 from taskiq import InMemoryBroker
 
 from recipes.registry.tasks import purge_sessions, resize_avatar
-from reference_app.infrastructure.taskiq import email_broker, register_task
+from reference_app.infrastructure.taskiq import email_broker, register_task, run_worker
 from reference_app.infrastructure.taskiq.registry import (
     DuplicateTaskError,
     registered_tasks,
     tasks_per_broker,
 )
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from taskiq_extras.processes import worker_process
 
 
 def show_registry() -> None:
@@ -46,7 +46,7 @@ async def main() -> None:
     try_a_clash()
     await email_broker.startup()
     try:
-        with worker_process("recipes.registry.tasks"):
+        with worker_process(run_worker, "recipes.registry.tasks"):
             for job in (await resize_avatar.kiq(user_id=5), await purge_sessions.kiq()):
                 result = await job.wait_result(timeout=30)
                 print(f"{result.labels.get('team', '?'):>5} team's task -> {result.return_value}")

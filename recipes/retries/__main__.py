@@ -17,8 +17,8 @@ from recipes.retries.tasks import (
 )
 from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
-from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import email_broker, run_worker
+from taskiq_extras.processes import worker_process
 
 
 async def main() -> None:
@@ -32,7 +32,7 @@ async def main() -> None:
     print(f"retry delay {settings.TASKIQ_RETRY_DELAY:g} s, growing, plus up to 1 s of jitter")
     await email_broker.startup()
     try:
-        with worker_process("recipes.retries.tasks"):
+        with worker_process(run_worker, "recipes.retries.tasks"):
             # --8<-- [start:run]
             rates = await fetch_rates.kiq(key=keys["rates"], fail_times=2)
             inventory = await sync_inventory.kiq(key=keys["inventory"])

@@ -17,9 +17,9 @@ from recipes.testing.models import Order
 from recipes.testing.tasks import apply_discount, slugify
 from reference_app.infrastructure.config import Settings
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
-from reference_app.infrastructure.taskiq import build_broker
+from reference_app.infrastructure.taskiq import build_broker, run_worker
 from reference_app.infrastructure.taskiq.deps import get_db_session
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from taskiq_extras.processes import worker_process
 
 pytestmark = pytest.mark.asyncio
 
@@ -109,7 +109,7 @@ async def test_against_a_real_broker_and_worker(sessions, tmp_path, monkeypatch)
     broker = build_broker(settings)  # a client for these settings, like the web process
     await broker.startup()
     try:
-        with worker_process("recipes.testing.tasks"):
+        with worker_process(run_worker, "recipes.testing.tasks"):
             kicker = AsyncKicker(apply_discount.task_name, broker, apply_discount.labels)
             result = await (await kicker.kiq(order_id=1, percent=25)).wait_result(timeout=30)
     finally:

@@ -8,8 +8,8 @@ from collections import defaultdict
 
 from recipes.workers.tasks import most_at_once, report_pid
 from reference_app.infrastructure.config import get_settings
-from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.run_worker import worker_process
+from reference_app.infrastructure.taskiq import email_broker, run_worker
+from taskiq_extras.processes import worker_process
 
 
 async def run_batch(jobs: int, hold_ms: int) -> list[dict]:
@@ -22,7 +22,7 @@ async def main() -> None:
     await email_broker.startup()
     try:
         # --8<-- [start:run]
-        with worker_process("recipes.workers.tasks", processes=2):
+        with worker_process(run_worker, "recipes.workers.tasks", processes=2):
             # Processes start one after the other: wait until both have taken work.
             deadline = time.monotonic() + 60
             while len({r["pid"] for r in await run_batch(4, 300)}) < 2:

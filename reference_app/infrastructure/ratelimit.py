@@ -13,7 +13,7 @@ from collections import OrderedDict, deque
 
 from fastapi import HTTPException, Request, status
 
-from reference_app.infrastructure.config import get_settings
+from .config import get_settings
 
 MAX_KEYS = 50_000  # bounded memory: the least recently seen keys are forgotten first
 

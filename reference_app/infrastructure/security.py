@@ -15,7 +15,7 @@ import ipaddress
 
 from fastapi import HTTPException, Request, status
 
-from reference_app.infrastructure.config import get_settings
+from .config import get_settings
 
 
 def _presented_token(request: Request) -> str | None:

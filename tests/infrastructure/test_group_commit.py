@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from reference_app.infrastructure.database.group_commit import GroupCommit
+from taskiq_extras.group_commit import GroupCommit
 
 
 async def test_items_arriving_during_a_write_share_the_next_one():

@@ -15,7 +15,7 @@ import pytest
 from taskiq import AckableMessage, AsyncBroker, BrokerMessage
 from taskiq.receiver import Receiver
 
-from reference_app.infrastructure.taskiq.receiver import LeanReceiver
+from taskiq_extras.receiver import LeanReceiver
 from tests.support.waiting import async_wait_for
 
 

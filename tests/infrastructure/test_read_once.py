@@ -13,7 +13,7 @@ from taskiq import InMemoryBroker, TaskiqMessage
 from taskiq.abc.formatter import TaskiqFormatter
 from taskiq.formatters.proxy_formatter import ProxyFormatter
 
-from reference_app.infrastructure.taskiq.receiver import ReadOnceFormatter
+from taskiq_extras.receiver import ReadOnceFormatter
 
 MESSAGES = [
     TaskiqMessage(task_id="a1", task_name="bench.noop", labels={}, args=[], kwargs={}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from typing import ClassVar
@@ -16,6 +17,7 @@ from reference_app.infrastructure.taskiq.registry import (
     tasks_per_broker,
     unregister_task,
 )
+from tests.support.processes import ROOT
 
 broker = InMemoryBroker()
 
@@ -86,14 +88,26 @@ def _renamed(task):
 
 
 def test_the_worker_entry_imports_every_features_tasks():
-    from reference_app.infrastructure.taskiq.worker import email_broker, task_modules
+    """A feature with a tasks.py that worker.py forgot would leave its messages unrun."""
+    on_disk = sorted(
+        f"reference_app.modules.{path.parent.name}.tasks"
+        for path in (ROOT / "reference_app" / "modules").glob("*/tasks.py")
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, reference_app.infrastructure.taskiq.worker as w; "
+         "print(*sorted(m for m in sys.modules if m.startswith('reference_app.modules.') "
+         "and m.endswith('.tasks')))"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == on_disk
+    from reference_app.infrastructure.taskiq.worker import email_broker
 
-    assert "reference_app.modules.reports.tasks" in task_modules
     assert email_broker.find_task("process_report") is not None
     assert "process_report" in {t.name for t in registered_tasks("email_broker")}
 
 
-def test_a_broken_tasks_module_stops_the_worker_instead_of_being_skipped(tmp_path, monkeypatch):
+def test_a_broken_tasks_module_stops_the_worker_with_one_line(tmp_path, monkeypatch):
     package = tmp_path / "shop_features"
     (package / "orders").mkdir(parents=True)
     (package / "__init__.py").write_text("")
@@ -104,9 +118,10 @@ def test_a_broken_tasks_module_stops_the_worker_instead_of_being_skipped(tmp_pat
         """)
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    from reference_app.infrastructure.taskiq.worker import discover_task_modules
+    from reference_app.infrastructure.config import ConfigurationError
+    from reference_app.infrastructure.taskiq.run_worker import check_imports
 
-    with pytest.raises(ModuleNotFoundError, match="a_module_that_does_not_exist"):
-        discover_task_modules("shop_features")
-    sys.modules.pop("shop_features", None)
-    sys.modules.pop("shop_features.orders", None)
+    with pytest.raises(ConfigurationError, match=r"shop_features\.orders\.tasks.*a_module_that"):
+        check_imports(["shop_features.orders.tasks", "--log-level", "DEBUG"])
+    for name in ("shop_features", "shop_features.orders", "shop_features.orders.tasks"):
+        sys.modules.pop(name, None)

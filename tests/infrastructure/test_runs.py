@@ -12,8 +12,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 from taskiq import TaskiqMessage, TaskiqResult
 
-from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter
-from reference_app.infrastructure.taskiq.runs import TaskRunRecorder, task_runs
+from taskiq_extras.runs import TaskRunRecorder, task_runs
+from taskiq_extras.sqlite_writer import SQLiteWriter
 
 
 def message(task_id: str, **labels) -> TaskiqMessage:

@@ -8,15 +8,14 @@ import sqlite3
 import pytest
 from taskiq import BrokerMessage, TaskiqResult
 
-from reference_app.infrastructure.taskiq.result_backend import ResultNotFoundError
-from reference_app.infrastructure.taskiq.sqlite_broker import (
+from taskiq_extras.result_backend import ResultNotFoundError
+from taskiq_extras.sqlite_broker import (
     CLAIM,
     BrokerFullError,
     SQLiteBroker,
     SQLiteResultBackend,
 )
 from tests.support.outbox import record_outbox_writes
-from tests.support.waiting import async_wait_for
 
 PLAN_PARAMS = {"lease_until": 1.0, "consumer": "c", "queue": "taskiq", "now": 0.0, "batch": 50}
 
@@ -226,17 +225,18 @@ async def with_results(open_broker, **kwargs) -> tuple[SQLiteBroker, list[list[s
     return broker, record_outbox_writes(broker)
 
 
-async def test_a_result_is_stored_in_the_same_transaction_as_its_ack(open_broker):
+async def test_a_result_is_readable_as_soon_as_set_result_returns(open_broker):
     worker, writes = await with_results(open_broker)
     web = await open_broker()  # another process's view of the file, e.g. the API's
     web_results = SQLiteResultBackend(web)
     await web.kick(message(1))
     taken = await next_message(worker)
-    # What taskiq does: store the result, then ack, with no pause between the two.
+    # What taskiq does: store the result, then ack.
     await worker.result_backend.set_result("id-1", ok_result(41))
-    await taken.ack()  # returns once the result and the ack are both committed
-    assert writes == [["result", "ack"]]
-    assert (await web_results.get_result("id-1")).return_value == 41
+    assert (await web_results.get_result("id-1")).return_value == 41  # before the ack
+    assert await web.pending() == 1
+    await taken.ack()
+    assert writes == [["result"], ["ack"]]
     assert await web.pending() == 0
 
 
@@ -249,12 +249,11 @@ async def test_a_result_that_cannot_be_stored_leaves_its_message_in_the_queue(op
     )
     await worker.db.execute(refuse)
     taken = await next_message(worker)
-    await worker.result_backend.set_result("id-1", ok_result(41))
     with pytest.raises(sqlite3.IntegrityError, match="refused by the test"):
-        await taken.ack()
-    assert await worker.pending() == 1  # the ack was rolled back with the result
+        await worker.result_backend.set_result("id-1", ok_result(41))
+    assert await worker.pending() == 1  # not acknowledged: our receiver gives it back
     await worker.db.execute("DROP TRIGGER refuse")
-    await taken.nack()  # what our receiver does when an ack fails: run it again
+    await taken.nack()  # what our receiver does when storing the result fails
     again = await next_message(worker)
     await worker.result_backend.set_result("id-1", ok_result(42))
     await again.ack()
@@ -276,9 +275,6 @@ async def test_acks_that_arrive_together_share_one_delete_and_a_lone_result_is_s
     # A result with no ack after it (stored after an early ack, or the error of a message
     # our receiver refused) is written on its own.
     await worker.result_backend.set_result("id-lone", ok_result(7))
-    await async_wait_for(
-        lambda: worker.result_backend.is_result_ready("id-lone"), timeout=5, what="lone result"
-    )
     assert (await worker.result_backend.get_result("id-lone")).return_value == 7
     await stream.aclose()
 
@@ -291,9 +287,8 @@ async def test_an_expired_result_is_gone_with_a_clear_error(open_broker):
     with pytest.raises(ResultNotFoundError, match="not finished, or expired"):
         await worker.result_backend.get_result("id-old")
     # Pruned by the next write that stores results (the first of each hundred prunes).
-    await worker.result_backend.set_result("id-new", ok_result(2))
     worker._result_writes = 100
-    await worker._outbox.flush()
+    await worker.result_backend.set_result("id-new", ok_result(2))
     rows = await (await worker.db.execute("SELECT task_id FROM taskiq_results")).fetchall()
     assert rows == []
 

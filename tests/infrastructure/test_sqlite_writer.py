@@ -9,11 +9,11 @@ import threading
 import pytest
 from taskiq import TaskiqResult
 
-from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter
-from reference_app.infrastructure.taskiq.result_backend import (
+from taskiq_extras.result_backend import (
     DatabaseResultBackend,
     ResultNotFoundError,
 )
+from taskiq_extras.sqlite_writer import SQLiteWriter
 
 
 @pytest.fixture

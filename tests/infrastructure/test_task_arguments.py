@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from reference_app.infrastructure.taskiq.middlewares import TaskArgumentError
+from taskiq_extras.middlewares import TaskArgumentError
 from tests.support.brokers import BrokerEnv
 from tests.support.producer import kick, producer
 

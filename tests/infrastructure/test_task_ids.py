@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from reference_app.infrastructure.taskiq.brokers import build_broker
-from reference_app.infrastructure.taskiq.task_ids import new_task_id
+from taskiq_extras.task_ids import new_task_id
 from tests.support.brokers import BROKER_TYPES, BrokerEnv
 from tests.support.producer import kick, producer
 

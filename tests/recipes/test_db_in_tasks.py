@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from recipes.db_in_tasks.models import Note
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
-from reference_app.infrastructure.taskiq.middlewares import TaskArgumentError
+from taskiq_extras.middlewares import TaskArgumentError
 from tests.support.producer import kick, producer
 from tests.support.recipes import run_recipe
 

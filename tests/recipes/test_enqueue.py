@@ -11,7 +11,7 @@ from taskiq.exceptions import SendTaskError, TaskiqResultTimeoutError
 from taskiq.kicker import AsyncKicker
 
 from reference_app.infrastructure.taskiq.brokers import build_broker
-from reference_app.infrastructure.taskiq.middlewares import TaskArgumentError
+from taskiq_extras.middlewares import TaskArgumentError
 from tests.support.app_server import AppServer
 from tests.support.dead_letters import read_dead_letters
 from tests.support.producer import kick, producer

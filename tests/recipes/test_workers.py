@@ -80,4 +80,4 @@ async def test_a_worker_that_did_not_import_the_module_dead_letters_the_task(
         )
     (letter,) = letters
     assert "unknown task 'workers.report_pid'" in letter[1]
-    assert "passed to the worker" in letter[1]
+    assert "passed to `taskiq worker`" in letter[1]

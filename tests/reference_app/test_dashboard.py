@@ -50,7 +50,7 @@ class DashboardServer(UvicornServer):
             "TASKIQ_DASHBOARD__SQLITE__DSN": f"sqlite+aiosqlite:///{self.database}",
             "TASKIQ_DASHBOARD__API__TOKEN": TOKEN,
         })  # fmt: skip
-        target = "reference_app.infrastructure.taskiq.dashboard:dashboard_app"
+        target = "taskiq_extras.dashboard:dashboard_app"
         log = tmp_path / "dashboard.log"
         super().__init__(target, env, log, factory=True, ready_path="/liveness")
         self.command.append("--no-access-log")

@@ -1,9 +1,11 @@
-from reference_app.infrastructure.config.errors import (
+"""Core: settings and the clear errors a bad one gives."""
+
+from .errors import (
     ConfigurationError,
     describe_validation_error,
     quiet_logs,
 )
-from reference_app.infrastructure.config.settings import BrokerType, Settings, get_settings
+from .settings import BrokerType, Settings, get_settings
 
 __all__ = [
     "BrokerType",

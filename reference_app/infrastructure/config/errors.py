@@ -1,4 +1,4 @@
-"""Turn a bad setting into one clear line that names the variable to fix."""
+"""Core: turn a bad setting into one clear line that names the variable to fix."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every setting of the reference app, in one place.
+"""Core: the settings of the infrastructure (``TASKIQ_*``, ``DATABASE_URL``).
 
 Nothing else in the project reads ``os.environ``: code asks :func:`get_settings` instead.
 Secrets are ``SecretStr`` so that ``repr()``, logs and error messages show ``**********``.
@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     TASKIQ_ENABLED: bool = True  # false: tasks run inside the web process (tests, tiny apps)
     TASKIQ_BROKER_TYPE: BrokerType = "sqlite"  # sqlite | redis | rabbitmq
     TASKIQ_QUEUE_NAME: str = "taskiq"  # stream key, queue name or SQLite queue column
+    # true: our hardened pieces (taskiq_extras) on top of stock taskiq; false: stock only
+    TASKIQ_EXTRAS: bool = True
 
     # sqlite: the embedded default, one file, no server
     TASKIQ_SQLITE_PATH: Path = Path("./var/taskiq-broker.db")

@@ -1,5 +1,7 @@
-from reference_app.infrastructure.database.base import Base
-from reference_app.infrastructure.database.session import (
+"""Core: the app's database: engine, sessions, the models' ``Base``."""
+
+from .base import Base
+from .session import (
     create_engine_from_settings,
     create_tables,
     get_session,

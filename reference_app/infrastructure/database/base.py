@@ -1,3 +1,5 @@
+"""Core: the declarative base every feature's models share."""
+
 from sqlalchemy.orm import DeclarativeBase
 
 

@@ -1,4 +1,4 @@
-"""The async engine and sessions of the web process.
+"""Core: the async engine and sessions of the web process.
 
 Workers do not use this module's sessions: they get one per task from
 ``infrastructure/taskiq/deps.py``.
@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from reference_app.infrastructure.database.base import Base
+from .base import Base
 
 
 def _prepare_sqlite_file(url: str) -> None:

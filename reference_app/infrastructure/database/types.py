@@ -1,4 +1,4 @@
-"""Column types shared by features."""
+"""Core: column types shared by features."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The task infrastructure a reader copies once: the broker, the registry, the task DB session.
+"""Core (stock taskiq): the task infrastructure a reader copies: broker, registry, task session.
 
     from reference_app.infrastructure.taskiq import email_broker, register_task
     from reference_app.infrastructure.taskiq.deps import get_db_session
@@ -14,11 +14,11 @@ __all__ = ["build_broker", "email_broker", "register_task"]
 
 def __getattr__(name: str) -> Any:
     if name in ("build_broker", "email_broker"):
-        from reference_app.infrastructure.taskiq import brokers
+        from . import brokers
 
         return getattr(brokers, name)
     if name == "register_task":
-        from reference_app.infrastructure.taskiq.registry import register_task
+        from .registry import register_task
 
         return register_task
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

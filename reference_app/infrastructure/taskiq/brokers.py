@@ -1,152 +1,161 @@
-"""Build ``email_broker`` from the settings: sqlite (default) | redis | rabbitmq | in-process.
+"""Core (stock taskiq): build ``email_broker`` from the settings: sqlite | redis | rabbitmq.
 
-The name ``email_broker`` is the seed's: one broker carries every task of the app.
+The name ``email_broker`` comes from FastroAI's "Background Tasks" page, where all tasks
+were email tasks: here it is simply *the* broker object that carries every task of the app.
+
+Each broker's package is imported only when it is the one chosen, so a project on the
+embedded SQLite broker installs neither ``redis`` nor ``aio-pika``. With
+``TASKIQ_EXTRAS=true`` (the default) the lines marked ``# extras:`` swap in our hardened
+pieces from ``taskiq_extras``; with ``false`` Redis and RabbitMQ run stock taskiq-redis and
+taskiq-aio-pika. The docs page "Beyond stock Taskiq" says what each swap changes, and why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 from pydantic import ValidationError
 from taskiq import AsyncBroker, InMemoryBroker, SmartRetryMiddleware
 from taskiq.serializers import JSONSerializer
 
-from reference_app.infrastructure.config import (
-    ConfigurationError,
-    Settings,
-    describe_validation_error,
-    get_settings,
-)
-from reference_app.infrastructure.taskiq.dashboard import add_dashboard
-from reference_app.infrastructure.taskiq.middlewares import JsonArgumentsGuard
-from reference_app.infrastructure.taskiq.rabbitmq_broker import build_rabbitmq_broker
-from reference_app.infrastructure.taskiq.redis_broker import (
-    ReliableRedisStreamBroker,
-    SharedClientResultBackend,
-)
-from reference_app.infrastructure.taskiq.result_backend import DatabaseResultBackend
-from reference_app.infrastructure.taskiq.runs import TaskRunRecorder
-from reference_app.infrastructure.taskiq.sqlite_broker import SQLiteBroker, SQLiteResultBackend
-from reference_app.infrastructure.taskiq.task_ids import new_task_id
-
-logger = logging.getLogger(__name__)
+from ..config import ConfigurationError, Settings, describe_validation_error, get_settings
 
 
-# --8<-- [start:build_broker]
 def read_batch(settings: Settings) -> int:
-    """Messages a polling broker takes per round trip: up to a worker's concurrency, at most
-    50 (a stopping worker hands back what it took and did not start)."""
+    """Messages a worker takes per round trip: up to its concurrency, at most 50."""
     return min(settings.TASKIQ_WORKER_CONCURRENCY, 50)
 
 
+# --8<-- [start:sqlite]
+def _sqlite_broker(settings: Settings) -> AsyncBroker:
+    # The embedded broker has no stock equivalent: it is in the extras either way.
+    from taskiq_extras.sqlite_broker import SQLiteBroker, SQLiteResultBackend
+
+    broker = SQLiteBroker(
+        settings.TASKIQ_SQLITE_PATH,
+        queue_name=settings.TASKIQ_QUEUE_NAME,
+        poll_interval=settings.TASKIQ_POLL_INTERVAL,
+        lease_seconds=settings.TASKIQ_LEASE_SECONDS,
+        max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
+        claim_batch=read_batch(settings),
+    )
+    results = SQLiteResultBackend(broker, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS)
+    return broker.with_result_backend(results)  # results live in the broker's file
+
+
+# --8<-- [end:sqlite]
+
+
+# --8<-- [start:redis]
+def _redis_broker(settings: Settings) -> AsyncBroker:
+    from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
+
+    password = settings.TASKIQ_REDIS_PASSWORD
+    connection = {"socket_connect_timeout": settings.TASKIQ_CONNECT_TIMEOUT}
+    if password is not None:  # passed apart from the URL, so no URL ever holds it
+        connection["password"] = password.get_secret_value()
+    options = {
+        "queue_name": settings.TASKIQ_QUEUE_NAME,
+        "consumer_group_name": settings.TASKIQ_QUEUE_NAME,
+        # A message a worker took and never acknowledged is given to another after this.
+        "idle_timeout": int(settings.TASKIQ_LEASE_SECONDS * 1000),
+        "xread_count": read_batch(settings),
+    }
+    if settings.TASKIQ_EXTRAS:  # extras: bounded stream, dead letters, faster reclaim
+        from taskiq_extras.redis_broker import ReliableRedisStreamBroker as RedisStreamBroker
+        from taskiq_extras.redis_broker import SharedClientResultBackend as RedisAsyncResultBackend
+
+        options |= {
+            "maxlen": settings.TASKIQ_REDIS_STREAM_MAXLEN,  # refuses new work when full
+            "lease_seconds": settings.TASKIQ_LEASE_SECONDS,
+            "max_deliveries": settings.TASKIQ_MAX_DELIVERIES,
+            "poll_interval": settings.TASKIQ_POLL_INTERVAL,
+        }
+        options.pop("idle_timeout")  # derived from lease_seconds
+    broker = RedisStreamBroker(settings.redis_url(), **options, **connection)
+    results = RedisAsyncResultBackend(
+        settings.redis_url(),
+        result_ex_time=settings.TASKIQ_RESULT_TTL_SECONDS,  # results expire
+        serializer=JSONSerializer(),  # never pickle
+        prefix_str=f"{settings.TASKIQ_QUEUE_NAME}:result",
+        **connection,
+    )
+    return broker.with_result_backend(results)
+
+
+# --8<-- [end:redis]
+
+
+# --8<-- [start:rabbitmq]
+def _rabbitmq_broker(settings: Settings) -> AsyncBroker:
+    from taskiq_aio_pika import AioPikaBroker, Exchange, Queue, QueueType
+
+    queue = settings.TASKIQ_QUEUE_NAME
+    options = {
+        "exchange": Exchange(name=settings.TASKIQ_RABBITMQ_EXCHANGE),
+        # A quorum queue counts deliveries: a message that keeps killing its worker is
+        # dead-lettered after TASKIQ_MAX_DELIVERIES instead of looping.
+        "task_queues": [
+            Queue(name=queue, arguments={"x-delivery-limit": settings.TASKIQ_MAX_DELIVERIES})
+        ],
+        "dead_letter_queue": Queue(name=f"{queue}.dead_letter"),
+        # `delay` labels (retries with backoff) wait here, then expire into the task queue.
+        "delay_queue": Queue(name=f"{queue}.delay", type=QueueType.CLASSIC),
+        # Messages pushed ahead to each worker process: by default what it runs at once.
+        "qos": settings.TASKIQ_RABBITMQ_PREFETCH or settings.TASKIQ_WORKER_CONCURRENCY,
+        **settings.rabbitmq_connection_kwargs(),
+        "timeout": settings.TASKIQ_CONNECT_TIMEOUT,
+    }
+    if settings.TASKIQ_EXTRAS:  # extras: dead letters readable and replayable from the app
+        from taskiq_extras.rabbitmq_broker import DeadLetteringAioPikaBroker as AioPikaBroker
+
+        options["dead_letter_queue_name"] = f"{queue}.dead_letter"
+    # taskiq-aio-pika keeps no results: they go to the app's database (an extras backend).
+    from taskiq_extras.result_backend import DatabaseResultBackend
+
+    results = DatabaseResultBackend(
+        settings.DATABASE_URL, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS
+    )
+    return AioPikaBroker(**options).with_result_backend(results)
+
+
+# --8<-- [end:rabbitmq]
+
+
+# --8<-- [start:build_broker]
 def build_broker(settings: Settings) -> AsyncBroker:
     """A new, not yet started broker for ``settings``."""
     broker: AsyncBroker
     if not settings.TASKIQ_ENABLED:
-        # Tasks run inside the calling process: for tests and tiny apps. Nothing survives.
-        broker = InMemoryBroker()
+        broker = InMemoryBroker()  # tasks run inside the calling process; nothing survives
     elif settings.TASKIQ_BROKER_TYPE == "sqlite":
-        sqlite_broker = SQLiteBroker(
-            settings.TASKIQ_SQLITE_PATH,
-            queue_name=settings.TASKIQ_QUEUE_NAME,
-            poll_interval=settings.TASKIQ_POLL_INTERVAL,
-            lease_seconds=settings.TASKIQ_LEASE_SECONDS,
-            max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
-            claim_batch=read_batch(settings),  # claimed in one statement
-        )
-        # Results live in the broker's file: each is stored in its message's ack transaction.
-        broker = sqlite_broker.with_result_backend(
-            SQLiteResultBackend(sqlite_broker, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS)
-        )
+        broker = _sqlite_broker(settings)
     elif settings.TASKIQ_BROKER_TYPE == "redis":
-        password = settings.TASKIQ_REDIS_PASSWORD
-        secret = {"password": password.get_secret_value()} if password else {}
-        timeouts = {"socket_connect_timeout": settings.TASKIQ_CONNECT_TIMEOUT}
-        redis_broker = ReliableRedisStreamBroker(
-            settings.redis_url(),  # host, port and DB number; the password travels apart
-            queue_name=settings.TASKIQ_QUEUE_NAME,
-            consumer_group_name=settings.TASKIQ_QUEUE_NAME,
-            maxlen=settings.TASKIQ_REDIS_STREAM_MAXLEN,  # bounded: refuse, never drop
-            poll_interval=settings.TASKIQ_POLL_INTERVAL,
-            lease_seconds=settings.TASKIQ_LEASE_SECONDS,
-            max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
-            xread_count=read_batch(settings),  # read by one XREADGROUP
-            **secret,
-            **timeouts,
-        )
-        results = SharedClientResultBackend(
-            settings.redis_url(),
-            result_ex_time=settings.TASKIQ_RESULT_TTL_SECONDS,  # results expire
-            serializer=JSONSerializer(),  # never pickle
-            prefix_str=f"{settings.TASKIQ_QUEUE_NAME}:result",
-            **secret,
-            **timeouts,
-        )
-        results.broker = redis_broker  # same Redis: a result rides with its message's ack
-        broker = redis_broker.with_result_backend(results)
-    else:  # rabbitmq
-        broker = build_rabbitmq_broker(
-            queue_name=settings.TASKIQ_QUEUE_NAME,
-            exchange_name=settings.TASKIQ_RABBITMQ_EXCHANGE,
-            # Unacknowledged messages pushed ahead to each worker process: by default as many
-            # as it runs at once, so no process sits on work another could do.
-            prefetch=settings.TASKIQ_RABBITMQ_PREFETCH or settings.TASKIQ_WORKER_CONCURRENCY,
-            max_deliveries=settings.TASKIQ_MAX_DELIVERIES,
-            connection_kwargs={
-                **settings.rabbitmq_connection_kwargs(),
-                "timeout": settings.TASKIQ_CONNECT_TIMEOUT,
-            },
-        ).with_result_backend(
-            DatabaseResultBackend(
-                settings.DATABASE_URL, ttl_seconds=settings.TASKIQ_RESULT_TTL_SECONDS
-            )
-        )
-    # Task ids that sort by time: the SQLite tables keyed by them stay cheap to write.
-    broker.with_id_generator(new_task_id)
+        broker = _redis_broker(settings)
+    else:
+        broker = _rabbitmq_broker(settings)
+    # Tasks labelled retry_on_error=True are retried with exponential backoff and jitter.
     broker.add_middlewares(
-        JsonArgumentsGuard(),
-        # Only tasks labelled retry_on_error=True are retried: exponential backoff with jitter,
-        # capped, then the task fails for good. The delay travels as a `delay` label, which
-        # every broker here honours.
         SmartRetryMiddleware(
             default_retry_count=settings.TASKIQ_RETRY_MAX_TRIES,
             default_delay=settings.TASKIQ_RETRY_DELAY,
             use_jitter=True,
             use_delay_exponent=True,
             max_delay_exponent=settings.TASKIQ_RETRY_MAX_DELAY,
-        ),
-    )
-    # --8<-- [start:recorder]
-    if settings.TASKIQ_RUNS_ENABLED:
-        broker.add_middlewares(
-            TaskRunRecorder(
-                settings.DATABASE_URL,
-                broker_name=settings.TASKIQ_BROKER_TYPE if settings.TASKIQ_ENABLED else "inmemory",
-                flush_interval=settings.TASKIQ_RUNS_FLUSH_INTERVAL,
-                max_age_seconds=settings.TASKIQ_RUNS_MAX_AGE_HOURS * 3600,
-                max_rows=settings.TASKIQ_RUNS_MAX_ROWS,
-                default_max_retries=settings.TASKIQ_RETRY_MAX_TRIES,
-            )
         )
-    # --8<-- [end:recorder]
-    add_dashboard(broker, settings)  # taskiq-dashboard, only if TASKIQ_DASHBOARD_URL is set
+    )
+    if settings.TASKIQ_EXTRAS:  # extras: JSON check at .kiq(), time-ordered ids, run records
+        from taskiq_extras.setup import add_extras
+
+        try:
+            add_extras(broker, settings)
+        except ValueError as exc:  # e.g. the dashboard asked for but not installed
+            raise ConfigurationError(str(exc)) from None
     return broker
 
 
 # --8<-- [end:build_broker]
-
-
-def _settings_to_fix(settings: Settings) -> str:
-    if settings.TASKIQ_BROKER_TYPE == "redis":
-        return "TASKIQ_REDIS_HOST / TASKIQ_REDIS_PORT / TASKIQ_REDIS_PASSWORD"
-    if settings.TASKIQ_BROKER_TYPE == "rabbitmq":
-        return (
-            "TASKIQ_RABBITMQ_HOST / TASKIQ_RABBITMQ_PORT / TASKIQ_RABBITMQ_USER / "
-            "TASKIQ_RABBITMQ_PASSWORD / TASKIQ_RABBITMQ_VHOST"
-        )
-    return "TASKIQ_SQLITE_PATH"
 
 
 def describe_broker_error(settings: Settings, exc: BaseException) -> str:
@@ -157,7 +166,13 @@ def describe_broker_error(settings: Settings, exc: BaseException) -> str:
     for secret in (settings.TASKIQ_REDIS_PASSWORD, settings.TASKIQ_RABBITMQ_PASSWORD):
         if secret is not None and secret.get_secret_value():
             reason = reason.replace(secret.get_secret_value(), "**********")
-    check = f"Check {_settings_to_fix(settings)}"
+    names = {
+        "redis": "HOST / PORT / PASSWORD",
+        "rabbitmq": "HOST / PORT / USER / PASSWORD / VHOST",
+    }.get(settings.TASKIQ_BROKER_TYPE)
+    prefix = f"TASKIQ_{settings.TASKIQ_BROKER_TYPE.upper()}_"
+    check = f"Check {prefix}{names.replace(' / ', ' / ' + prefix)}" if names else ""
+    check = check or "Check TASKIQ_SQLITE_PATH"
     if "PRECONDITION_FAILED" in reason:  # the queue exists, declared with other arguments
         check = (
             "The queue exists with other arguments: TASKIQ_MAX_DELIVERIES (x-delivery-limit) "
@@ -187,7 +202,8 @@ async def check_broker(settings: Settings) -> None:
     await broker.shutdown()
 
 
-def _load_settings() -> Settings:
+def load_settings() -> Settings:
+    """The settings, or one ConfigurationError line naming the variable to fix."""
     try:
         return get_settings()
     except ValidationError as exc:
@@ -195,5 +211,5 @@ def _load_settings() -> Settings:
 
 
 # --8<-- [start:email_broker]
-email_broker: AsyncBroker = build_broker(_load_settings())
+email_broker: AsyncBroker = build_broker(load_settings())
 # --8<-- [end:email_broker]

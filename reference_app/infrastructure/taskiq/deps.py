@@ -1,4 +1,4 @@
-"""Dependencies injected into tasks with ``TaskiqDepends``.
+"""Core (stock taskiq): dependencies injected into tasks with ``TaskiqDepends``.
 
 Tasks run in worker processes, apart from the web server, so they open their own database
 connections. ``get_db_session`` gives each task a fresh ``AsyncSession``: committed when the
@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from reference_app.infrastructure.config import get_settings
-from reference_app.infrastructure.database import create_engine_from_settings
+from ..config import get_settings
+from ..database import create_engine_from_settings
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None

@@ -1,4 +1,4 @@
-"""The task registry: which tasks exist, on which broker, from which module.
+"""Core (stock taskiq): the task registry: which tasks exist, on which broker, from which module.
 
 ``register_task(name, broker_name, task)`` is the seed's call. It refuses a second, different
 function under a name already taken on the same broker, at import time, because taskiq itself

@@ -1,4 +1,4 @@
-"""Start taskiq worker processes configured by the settings.
+"""Core: start taskiq worker processes configured by the settings (``make worker``).
 
     python -m reference_app.infrastructure.taskiq.run_worker [extra taskiq worker flags]
 
@@ -24,17 +24,11 @@ import asyncio
 import importlib
 import os
 import shlex
-import signal
-import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from reference_app.infrastructure.config import ConfigurationError, Settings, quiet_logs
+from ..config import ConfigurationError, Settings, quiet_logs
 
-BROKER = "reference_app.infrastructure.taskiq.worker:email_broker"
-RECEIVER = "reference_app.infrastructure.taskiq.receiver:DeadLetteringReceiver"
-LAUNCHER = "reference_app.infrastructure.taskiq.run_worker"
+BROKER = f"{__package__}.worker:email_broker"  # the worker entry beside this file
 
 
 # --8<-- [start:worker_argv]
@@ -53,8 +47,9 @@ def worker_argv(settings: Settings, extra: list[str] | None = None) -> list[str]
         "--max-prefetch", "0",  # take a message only when a slot is free to run it
         "--wait-tasks-timeout", f"{settings.TASKIQ_WAIT_TASKS_TIMEOUT:g}",
         "--shutdown-timeout", f"{settings.TASKIQ_SHUTDOWN_TIMEOUT:g}",
-        "--receiver", RECEIVER,
     ]  # fmt: skip
+    if settings.TASKIQ_EXTRAS:  # extras: poison messages go to the dead letters
+        argv += ["--receiver", "taskiq_extras.receiver:DeadLetteringReceiver"]
     if settings.TASKIQ_MAX_TASKS_PER_WORKER:
         argv += ["--max-tasks-per-child", str(settings.TASKIQ_MAX_TASKS_PER_WORKER)]
     return argv + extra
@@ -84,9 +79,9 @@ def main(extra: list[str] | None = None) -> None:
     extra = sys.argv[1:] if extra is None else extra
     try:
         # Imported here so that a bad setting is reported as one line, not a traceback.
-        from reference_app.infrastructure.taskiq.brokers import _load_settings, check_broker
+        from .brokers import check_broker, load_settings
 
-        settings = _load_settings()
+        settings = load_settings()
         if not settings.TASKIQ_ENABLED:
             raise ConfigurationError(
                 "TASKIQ_ENABLED=false runs tasks inside the web process: there is nothing for "
@@ -105,38 +100,6 @@ def main(extra: list[str] | None = None) -> None:
         flush=True,
     )
     os.execv(sys.executable, [sys.executable, "-m", "taskiq", *argv])
-
-
-@contextmanager
-def worker_process(
-    *modules: str, processes: int = 1, quiet: bool = True
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run worker processes for the duration of a ``with`` block (recipes and notebooks).
-
-    ``modules`` are extra task modules to import. The worker gets this process's settings
-    (the environment). On exit it is stopped like `docker stop` would: SIGTERM, then SIGKILL
-    if it is still running after 30 s.
-    """
-    command = [sys.executable, "-m", LAUNCHER, *modules, "--workers", str(processes)]
-    if quiet:
-        command += ["--log-level", "WARNING"]
-    proc = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL if quiet else None,
-        start_new_session=True,  # its own process group: we stop all of it, and only it
-    )
-    try:
-        yield proc
-    finally:
-        for signum, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-            try:
-                os.killpg(proc.pid, signum)
-                proc.wait(timeout=wait)
-                break
-            except ProcessLookupError:
-                break
-            except subprocess.TimeoutExpired:
-                continue
 
 
 if __name__ == "__main__":

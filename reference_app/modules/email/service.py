@@ -15,7 +15,6 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reference_app.infrastructure.config import Settings
-from reference_app.infrastructure.database.group_commit import GroupCommit
 from reference_app.infrastructure.database.types import utcnow
 from reference_app.modules.email.message import InvalidEmailError, build_message
 from reference_app.modules.email.models import DeliveryStatus, EmailDelivery
@@ -25,6 +24,7 @@ from reference_app.modules.email.sender import (
     smtp_connection,
     transmit,
 )
+from taskiq_extras.group_commit import GroupCommit
 
 logger = logging.getLogger(__name__)
 MAX_ERRORS_REPORTED = 10

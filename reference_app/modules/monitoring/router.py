@@ -17,16 +17,16 @@ from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import get_session
 from reference_app.infrastructure.security import require_admin
 from reference_app.infrastructure.taskiq.brokers import email_broker
-from reference_app.infrastructure.taskiq.dead_letters import (
+from reference_app.infrastructure.taskiq.registry import registered_tasks, tasks_per_broker
+from reference_app.modules.monitoring import service
+from taskiq_extras.dead_letters import (
     DeadLetterNotFound,
     DeadLettersUnsupported,
     NotReplayable,
     list_dead_letters,
     replay_dead_letter,
 )
-from reference_app.infrastructure.taskiq.health import STATE
-from reference_app.infrastructure.taskiq.registry import registered_tasks, tasks_per_broker
-from reference_app.modules.monitoring import service
+from taskiq_extras.health import STATE
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/tasks", tags=["tasks"], dependencies=[Depends(require_admin)])

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reference_app.infrastructure.taskiq.runs import task_runs
+from taskiq_extras.runs import task_runs
 
 
 def _iso(epoch: float | None) -> str | None:

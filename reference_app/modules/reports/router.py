@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_app.infrastructure.database import get_session
 from reference_app.infrastructure.database.types import MAX_ROW_ID
-from reference_app.infrastructure.taskiq.health import BrokerUnavailable, enqueue
 from reference_app.modules.reports import service
 from reference_app.modules.reports.schemas import ReportCreate, ReportQueued, ReportRead
 from reference_app.modules.reports.tasks import process_report_task
+from taskiq_extras.health import BrokerUnavailable, enqueue
 
 logger = logging.getLogger(__name__)
 ReportId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]  # larger: 422, not a driver error

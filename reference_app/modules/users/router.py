@@ -12,7 +12,6 @@ from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import get_session
 from reference_app.infrastructure.database.types import MAX_ROW_ID
 from reference_app.infrastructure.ratelimit import limit_email_request
-from reference_app.infrastructure.taskiq.health import BrokerUnavailable, enqueue
 from reference_app.modules.email.tasks import (
     send_notification_email_task,
     send_password_reset_email_task,
@@ -38,6 +37,7 @@ from reference_app.modules.users.security import (
     read_token,
     verify_password,
 )
+from taskiq_extras.health import BrokerUnavailable, enqueue
 
 logger = logging.getLogger(__name__)
 UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]  # larger: 422, not a driver error

@@ -1,4 +1,4 @@
-"""The embedded default broker: a task queue in one SQLite file, no server needed.
+"""Extras: the embedded default broker: a task queue in one SQLite file, no server needed.
 
 The web process enqueues (``kick``); separate worker processes consume (``listen``).
 
@@ -35,12 +35,12 @@ from typing import Any, TypeVar
 import aiosqlite
 from taskiq import AsyncBroker, BrokerMessage, TaskiqResult
 
-from reference_app.infrastructure.database.group_commit import WRITE_INTERVAL, GroupCommit
-from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter
-from reference_app.infrastructure.database.types import MAX_ROW_ID
-from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
-from reference_app.infrastructure.taskiq.messages import NackableMessage
-from reference_app.infrastructure.taskiq.result_backend import JsonResultBackend, store_results
+from .database import MAX_ROW_ID
+from .dead_letters import DeadLetter
+from .group_commit import WRITE_INTERVAL, GroupCommit
+from .messages import BrokerFullError, NackableMessage
+from .result_backend import JsonResultBackend, store_results
+from .sqlite_writer import SQLiteWriter
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +114,6 @@ def _dead_letter(row: tuple) -> DeadLetter:
         str(letter_id), bytes(payload), reason,
         task_id=task_id, task_name=task_name, deliveries=deliveries,
     )  # fmt: skip
-
-
-class BrokerFullError(RuntimeError):
-    """The SQLite file cannot grow: nothing was enqueued."""
 
 
 class SQLiteBroker(AsyncBroker):
@@ -265,18 +261,17 @@ class SQLiteBroker(AsyncBroker):
         self._running.discard(message_id)
         await self._outbox.submit(("ack", message_id))
 
-    # --8<-- [start:write_behind]
-    def write_behind(self, task_id: str, payload: str, expires_at: float) -> None:
-        """Store a task's result with the next write, without waiting for it.
+    # --8<-- [start:store_result]
+    async def store_result(self, task_id: str, payload: str, expires_at: float) -> None:
+        """Store a task's result with the next group write; return once it is committed.
 
-        taskiq stores a result, then acknowledges the message: two writes per task. The
-        result backend calls this instead: the result is queued, and the acknowledgement that
-        follows joins it in one transaction (the result row in, the message row out). So the
-        ack still returns only once both are committed, and a worker that dies before that
-        leaves the message in the queue, to run again.
+        Results that arrive while a write is in flight go out together in the next one, with
+        the acknowledgements queued by then (the result rows in, the message rows out): a busy
+        worker pays one commit for many tasks. Returning only after the commit means a reader
+        sees the result as soon as ``set_result`` returns; the ack that taskiq sends next
+        follows in a later write, so a worker that dies in between runs the task again.
         """
-        item = ("result", task_id, payload, expires_at)
-        self._outbox.submit_detached(item, f"the result of task {task_id}")
+        await self._outbox.submit(("result", task_id, payload, expires_at))
 
     async def _write_outbox(self, items: list[tuple[Any, ...]]) -> None:
         await self._write(self._write_batch, items)
@@ -289,7 +284,7 @@ class SQLiteBroker(AsyncBroker):
             store_results(db, results, self._result_writes)
         _delete_messages(db, [item[1] for item in items if item[0] == "ack"])
 
-    # --8<-- [end:write_behind]
+    # --8<-- [end:store_result]
 
     def _claim_rows(self, db: sqlite3.Connection) -> list[tuple[Any, ...]]:
         now = time.time()
@@ -414,8 +409,8 @@ class SQLiteBroker(AsyncBroker):
 class SQLiteResultBackend(JsonResultBackend[_ReturnType]):
     """Task results as JSON in the broker's own file, each stored with its message's ack.
 
-    A result and the deletion of its message are one transaction (see ``write_behind``): a
-    result is never half-stored, and a worker pays one commit for both, not two. Results
+    Results are written in group commits with the acknowledgements (see ``store_result``):
+    ``set_result`` returns once its row is committed, so a reader sees it at once. Results
     expire after ``ttl_seconds``; expired rows are deleted as workers go.
     """
 
@@ -427,7 +422,7 @@ class SQLiteResultBackend(JsonResultBackend[_ReturnType]):
         # What json.dumps(result.model_dump(mode="json")) writes, less whitespace, in a third
         # of the time.
         payload = result.model_dump_json()
-        self.broker.write_behind(task_id, payload, time.time() + self.ttl_seconds)
+        await self.broker.store_result(task_id, payload, time.time() + self.ttl_seconds)
 
     async def _payload(self, task_id: str) -> str | None:
         cursor = await self.broker.db.execute(

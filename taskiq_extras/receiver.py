@@ -1,4 +1,4 @@
-"""A taskiq ``Receiver`` that never drops a message it cannot run.
+"""Extras: a taskiq ``Receiver`` that never drops a message it cannot run.
 
 taskiq's own receiver logs a warning and acknowledges (deletes) a message that is not valid
 JSON or names an unknown task; and when an argument does not match the task's type hints it
@@ -31,11 +31,9 @@ from taskiq.serializers import JSONSerializer
 from taskiq.utils import maybe_awaitable
 from taskiq_dependencies.dependency import Dependency
 
+from .middlewares import TaskArgumentError
+
 logger = logging.getLogger(__name__)
-
-
-class TaskArgumentsError(TypeError):
-    """The message's arguments do not fit the task's signature."""
 
 
 def _is_dependency(parameter: inspect.Parameter, hint: Any) -> bool:
@@ -213,9 +211,9 @@ class DeadLetteringReceiver(LeanReceiver):
         task = self.broker.find_task(message.task_name)
         if task is None:
             return (
-                f"unknown task {message.task_name!r} (task id {message.task_id}): no imported "
-                "module defines it. Is its tasks.py under reference_app/modules/<feature>/, "
-                "or passed to the worker?"
+                f"unknown task {message.task_name!r} (task id {message.task_id}): no module "
+                "the worker imported defines it. Is its tasks module imported by the worker "
+                "entry, or passed to `taskiq worker`?"
             ), None
         if self.validate_params:
             problem = check_arguments(task.original_func, message)
@@ -237,11 +235,13 @@ class DeadLetteringReceiver(LeanReceiver):
             acked = True
 
         try:
-            await super().callback(AckableMessage(data=message.data, ack=ack), raise_err=raise_err)
+            # raise_err=True: a result that cannot be stored raises here instead of being
+            # logged and acknowledged (taskiq's default), so the message runs again.
+            await super().callback(AckableMessage(data=message.data, ack=ack), raise_err=True)
         except Exception:
             logger.exception(
-                "A run failed outside its task function (e.g. the commit of its database "
-                "session); the message goes back to the queue for another try"
+                "A run failed outside its task function (its result could not be stored, or "
+                "its database session could not commit); the message goes back for another try"
             )
             nack = getattr(message, "nack", None)
             if not acked and nack is not None:
@@ -252,7 +252,7 @@ class DeadLetteringReceiver(LeanReceiver):
             is_err=True,
             return_value=None,
             execution_time=0,
-            error=TaskArgumentsError(problem),
+            error=TaskArgumentError(problem),
             labels=message.labels,
         )
         try:

@@ -1,4 +1,4 @@
-"""Task ids that sort by time: UUIDv7 (RFC 9562), written as 32 hex digits like taskiq's own.
+"""Extras: task ids that sort by time: UUIDv7 (RFC 9562) as 32 hex digits, like taskiq's.
 
 taskiq names each task ``uuid4().hex``: random, so each new id lands at a random place in
 every index keyed by it. Our SQLite tables are keyed by task id (``taskiq_results``,

@@ -1,10 +1,19 @@
-"""A delivered message that can also be handed back (negative acknowledgement)."""
+"""Extras: the messages and errors the extras' brokers share.
+
+``NackableMessage`` is a delivered message that can also be handed back; ``BrokerFullError``
+says a broker refused a task rather than drop queued work.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 from taskiq import AckableMessage
+
+
+class BrokerFullError(RuntimeError):
+    """The broker cannot hold another task (a full stream, a disk that cannot grow): the task
+    was not enqueued, and nothing queued was dropped."""
 
 
 class NackableMessage(AckableMessage):

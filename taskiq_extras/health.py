@@ -1,4 +1,4 @@
-"""The broker's health as the web process sees it, and enqueueing that fails fast.
+"""Extras: the broker's health as the web process sees it, and enqueueing that fails fast.
 
 The API starts even when its broker is down: it logs one warning naming the settings to
 check, then keeps reconnecting in the background. Meanwhile, and whenever the broker goes
@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from taskiq import AsyncBroker
 from taskiq.kicker import AsyncKicker
-
-from reference_app.infrastructure.config import ConfigurationError, Settings
-from reference_app.infrastructure.taskiq.brokers import start_broker
 
 logger = logging.getLogger(__name__)
 ENQUEUE_TIMEOUT = 2.0  # seconds: a request never waits longer than this for the broker
@@ -37,25 +35,26 @@ class BrokerState:
 STATE = BrokerState()
 
 
-async def start_or_keep_trying(broker: AsyncBroker, settings: Settings) -> asyncio.Task | None:
-    """Start the broker client; if it is down, warn once and retry in the background."""
+async def start_or_keep_trying(start: Callable[[], Awaitable[None]]) -> asyncio.Task | None:
+    """``await start()`` (the broker client's start); if it fails, warn once and retry in the
+    background. ``start`` raises an error whose message says what to check."""
     try:
-        await start_broker(broker, settings)
-    except ConfigurationError as exc:
+        await start()
+    except Exception as exc:
         STATE.ready, STATE.last_error = False, str(exc)
         logger.warning("%s The API starts anyway: enqueueing answers 503 until it is back.", exc)
-        return asyncio.get_running_loop().create_task(_reconnect(broker, settings))
+        return asyncio.get_running_loop().create_task(_reconnect(start))
     STATE.ready, STATE.last_error = True, None
     return None
 
 
-async def _reconnect(broker: AsyncBroker, settings: Settings) -> None:
+async def _reconnect(start: Callable[[], Awaitable[None]]) -> None:
     delay = 1.0
     while True:
         await asyncio.sleep(delay)
         try:
-            await start_broker(broker, settings)
-        except ConfigurationError as exc:
+            await start()
+        except Exception as exc:
             STATE.last_error = str(exc)
             delay = min(delay * 2, 15.0)
             continue

@@ -1,4 +1,4 @@
-"""Short SQLite write transactions, run on the event loop; only the wait for the lock is awaited.
+"""Extras: short SQLite write transactions on the event loop; only the lock wait is awaited.
 
 A write of a few rows takes SQLite tens of microseconds. Run through a thread (aiosqlite, or
 SQLAlchemy on top of it) each statement also waits for the GIL while the event loop runs other

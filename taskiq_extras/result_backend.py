@@ -1,4 +1,4 @@
-"""Task results kept in the app's database, as JSON, with an expiry.
+"""Extras: task results kept in the app's database, as JSON, with an expiry.
 
 Used with the RabbitMQ broker (SQLite keeps results in its own file, Redis in Redis). Any
 database SQLAlchemy can reach asynchronously works, so workers on other machines share it when
@@ -13,20 +13,19 @@ import sqlite3
 import time
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, select
+from sqlalchemy import Column, Float, String, Table, Text, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import AsyncResultBackend, TaskiqResult
 from taskiq.exceptions import ResultGetError
 
-from reference_app.infrastructure.database import create_engine_from_settings, create_tables
-from reference_app.infrastructure.database.group_commit import WRITE_INTERVAL, GroupCommit
-from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter, sqlite_file
+from .database import create_engine, create_tables, metadata
+from .group_commit import WRITE_INTERVAL, GroupCommit
+from .sqlite_writer import SQLiteWriter, sqlite_file
 
 _ReturnType = TypeVar("_ReturnType")
 
-metadata = MetaData()
 results_table = Table(
     "taskiq_results",
     metadata,
@@ -91,7 +90,7 @@ class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
         self._sqlite: SQLiteWriter | None = None
 
     async def startup(self) -> None:
-        self._engine = create_engine_from_settings(self.database_url)
+        self._engine = create_engine(self.database_url)
         await create_tables(self._engine, metadata)
         path = sqlite_file(self.database_url)
         if path is not None:

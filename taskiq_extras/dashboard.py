@@ -1,4 +1,4 @@
-"""taskiq-dashboard as an option: its middleware on our broker, and its server under uvicorn.
+"""Extras: taskiq-dashboard as an option: its middleware on a broker, its server on uvicorn.
 
 taskiq-dashboard (``pip install '.[dashboard]'``) is a separate web app with its own database.
 Its ``DashboardMiddleware`` POSTs one HTTP request per task event (queued in the process that
@@ -6,7 +6,7 @@ enqueues, started and executed in the worker) to ``<url>/api/tasks/<id>/<event>`
 request is fired in the background (``asyncio.create_task``): a task never waits for it, and a
 dashboard that is down costs a logged error per event, not a failed or slower task.
 
-Off unless ``TASKIQ_DASHBOARD_URL`` is set; the package is imported only then.
+The package is imported only when ``add_dashboard`` is called.
 """
 
 from __future__ import annotations
@@ -16,31 +16,28 @@ from typing import Any
 
 from taskiq import AsyncBroker, TaskiqMessage, TaskiqResult
 
-from reference_app.infrastructure.config import ConfigurationError, Settings
+
+class DashboardConfigError(ValueError):
+    """The dashboard is asked for but cannot be used; the message says what to set."""
 
 
 # --8<-- [start:dashboard]
-def add_dashboard(broker: AsyncBroker, settings: Settings) -> None:
-    """Report every task event of ``broker`` to taskiq-dashboard, if TASKIQ_DASHBOARD_URL is set."""
-    if not settings.TASKIQ_DASHBOARD_URL:
-        return
+def add_dashboard(broker: AsyncBroker, url: str, token: str | None, broker_name: str) -> None:
+    """Report every task event of ``broker`` to the taskiq-dashboard at ``url``.
+
+    ``broker_name`` is shown as the dashboard's "worker" column (e.g. ``redis:taskiq``).
+    """
     try:
         from taskiq_dashboard import DashboardMiddleware
     except ImportError:
-        raise ConfigurationError(
+        raise DashboardConfigError(
             "TASKIQ_DASHBOARD_URL is set but taskiq-dashboard is not installed: "
-            "pip install '.[dashboard]' (or unset TASKIQ_DASHBOARD_URL)"
+            "pip install taskiq-dashboard (or unset TASKIQ_DASHBOARD_URL)"
         ) from None
-    if settings.TASKIQ_DASHBOARD_TOKEN is None:
-        raise ConfigurationError("TASKIQ_DASHBOARD_URL is set: set TASKIQ_DASHBOARD_TOKEN too")
-    broker.add_middlewares(
-        fixed(DashboardMiddleware)(
-            url=settings.TASKIQ_DASHBOARD_URL,
-            api_token=settings.TASKIQ_DASHBOARD_TOKEN.get_secret_value(),
-            # Shown as the "worker" column: which broker and queue the task went through.
-            broker_name=f"{settings.TASKIQ_BROKER_TYPE}:{settings.TASKIQ_QUEUE_NAME}",
-        )
-    )
+    if not token:
+        raise DashboardConfigError("TASKIQ_DASHBOARD_URL is set: set TASKIQ_DASHBOARD_TOKEN too")
+    middleware = fixed(DashboardMiddleware)
+    broker.add_middlewares(middleware(url=url, api_token=token, broker_name=broker_name))
 
 
 # --8<-- [end:dashboard]

@@ -1,4 +1,4 @@
-"""Group commit: writes that arrive while one is running share the next transaction.
+"""Extras: group commit: writes that arrive while one is running share the next transaction.
 
 Each caller still waits until its own item is committed, so nothing is reported written
 before it is; but a busy process pays one commit for many items instead of one each.

@@ -1,4 +1,4 @@
-"""Dead letters on every broker: list them, and replay one once its cause is fixed.
+"""Extras: dead letters on every broker: list them, and replay one once its cause is fixed.
 
 Each of our brokers keeps the messages it moved aside (``taskiq_dead_letters`` on SQLite,
 the ``<queue>:dead-letters`` stream on Redis, the ``<queue>.dead_letter`` queue on RabbitMQ)

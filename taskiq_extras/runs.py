@@ -1,4 +1,4 @@
-"""Task runs: what every task did, recorded by a middleware, readable by the web process.
+"""Extras: task runs: what every task did, recorded by a middleware, readable by the web process.
 
 ``TaskRunRecorder`` is a taskiq middleware. It notes each run's lifecycle (queued at
 ``.kiq()``, started, succeeded with its duration, failed with the error type and message,
@@ -44,17 +44,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import TaskiqMessage, TaskiqMiddleware, TaskiqResult
 
-from reference_app.infrastructure.database import (
-    Base,
-    create_engine_from_settings,
-    create_tables,
-)
-from reference_app.infrastructure.database.sqlite_writer import SQLiteWriter, sqlite_file
+from .database import create_engine, create_tables, metadata
+from .sqlite_writer import SQLiteWriter, sqlite_file
 
 logger = logging.getLogger(__name__)
 
-# On the app's metadata, so the web process creates it with the other tables.
-metadata = Base.metadata
 task_runs = Table(
     "task_runs",
     metadata,
@@ -145,7 +139,7 @@ class TaskRunRecorder(TaskiqMiddleware):
 
     # -- lifecycle ------------------------------------------------------------------------
     async def startup(self) -> None:
-        self._engine = create_engine_from_settings(self.database_url)
+        self._engine = create_engine(self.database_url)
         await create_tables(self._engine, metadata)
         path = sqlite_file(self.database_url)
         if path is not None:

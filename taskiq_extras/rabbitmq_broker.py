@@ -1,4 +1,4 @@
-"""taskiq-aio-pika's broker, configured the 0.6 way, with a dead-letter queue we can write to.
+"""Extras: taskiq-aio-pika's broker with a dead-letter queue the app can list and replay.
 
 taskiq-aio-pika 0.6 names queues and exchanges with ``Queue(...)`` and ``Exchange(...)``
 objects. The old ``queue_name=`` keyword is no longer a parameter: it falls into
@@ -18,8 +18,8 @@ from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractIncomingMessage
 from taskiq_aio_pika import AioPikaBroker, Exchange, Queue, QueueType
 
-from reference_app.infrastructure.taskiq.dead_letters import DeadLetter, payload_digest
-from reference_app.infrastructure.taskiq.messages import NackableMessage
+from .dead_letters import DeadLetter, payload_digest
+from .messages import NackableMessage
 
 logger = logging.getLogger(__name__)
 

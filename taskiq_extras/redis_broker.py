@@ -1,4 +1,4 @@
-"""taskiq-redis's stream broker, with the three gaps we measured closed.
+"""Extras: taskiq-redis's stream broker, with the three gaps we measured closed.
 
 taskiq-redis 1.2.4's ``RedisStreamBroker.listen``:
 
@@ -49,9 +49,9 @@ from taskiq import AckableMessage, BrokerMessage, TaskiqResult
 from taskiq.utils import maybe_awaitable
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
-from reference_app.infrastructure.database.group_commit import WRITE_INTERVAL, GroupCommit
-from reference_app.infrastructure.taskiq.dead_letters import DeadLetter
-from reference_app.infrastructure.taskiq.messages import NackableMessage
+from .dead_letters import DeadLetter
+from .group_commit import WRITE_INTERVAL, GroupCommit
+from .messages import BrokerFullError, NackableMessage
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +76,6 @@ def _raise_if_cancelling() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
-
-
-class QueueFullError(RuntimeError):
-    """The stream holds ``maxlen`` tasks: the task was not enqueued (nothing was dropped)."""
 
 
 # XLEN and XADD in one atomic step: refuse instead of trimming unprocessed work.
@@ -131,7 +127,7 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         self._renewer: asyncio.Task[None] | None = None
         self._client: Redis | None = None
         self._add_if_room: Any = None
-        # Acks and results go out in batches, in order, in one pipeline (see ``write_behind``):
+        # Acks and results go out in batches, in order, in one pipeline (see ``store_result``):
         # what arrives while a write is in flight, or within `write_interval` of the last one.
         self._outbox: GroupCommit[tuple[Any, ...]] = GroupCommit(
             self._send, min_interval=write_interval
@@ -164,17 +160,15 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
 
         return ack
 
-    # --8<-- [start:write_behind]
-    def write_behind(self, key: str, value: bytes, ex: int | None, px: int | None) -> None:
-        """Store a task's result with the next write, without waiting for it.
+    # --8<-- [start:store_result]
+    async def store_result(self, key: str, value: bytes, ex: int | None, px: int | None) -> None:
+        """Store a task's result in the next pipeline; return once Redis has it.
 
-        taskiq stores a result, then acknowledges the message: two round trips per task,
-        which cost a no-op task a third of its time in our profile. The result backend calls
-        this instead: the result is queued, and the acknowledgement that follows goes in the
-        same pipeline, *after* it. So the ack still returns only once both are in Redis, and
-        a worker that dies before that leaves the message unacknowledged, to run again.
+        Results and acks that arrive while a pipeline is in flight go out together in the
+        next one (MULTI/EXEC), so a busy worker pays one round trip for many tasks. Returning
+        only after it means a reader sees the result as soon as ``set_result`` returns.
         """
-        self._outbox.submit_detached(("set", key, value, ex, px), f"the result {key}")
+        await self._outbox.submit(("set", key, value, ex, px))
 
     async def _send(self, commands: list[tuple[Any, ...]]) -> None:
         redis = self.redis
@@ -193,7 +187,7 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
                 pipe.xack(args[0], self.consumer_group_name, args[1])
         await pipe.execute()
 
-    # --8<-- [end:write_behind]
+    # --8<-- [end:store_result]
 
     async def kick(self, message: BrokerMessage) -> None:
         delay = _delay_seconds(message)
@@ -206,7 +200,7 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         except ResponseError as exc:
             if "QUEUEFULL" not in str(exc):
                 raise
-            raise QueueFullError(
+            raise BrokerFullError(
                 f"the Redis stream {self.queue_name!r} already holds {self.maxlen} tasks "
                 "(TASKIQ_REDIS_STREAM_MAXLEN): the workers are far behind. The task was "
                 "not enqueued; start more workers or raise the limit."
@@ -412,6 +406,11 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         logger.info("Dead letter %s replayed onto %s.", letter_id, self.queue_name)
         return letter
 
+    def with_result_backend(self, result_backend: Any) -> ReliableRedisStreamBroker:
+        if isinstance(result_backend, SharedClientResultBackend):
+            result_backend.broker = self  # same Redis: results share the acks' pipeline
+        return super().with_result_backend(result_backend)  # type: ignore[return-value]
+
     async def ping(self) -> None:
         async with Redis(connection_pool=self.connection_pool) as redis:
             await redis.ping()
@@ -421,8 +420,8 @@ class SharedClientResultBackend(RedisAsyncResultBackend):
     """taskiq-redis's result backend, storing results through one shared client.
 
     taskiq-redis builds a client per ``set_result``, and a worker stores one result per task.
-    With ``broker`` set (``build_broker`` does it: both use the same Redis), a result rides
-    with the acknowledgement of its message instead: see ``write_behind``.
+    Given to a ``ReliableRedisStreamBroker`` (``with_result_backend``), it stores each result
+    in the broker's next pipeline instead, with the acks of that moment: see ``store_result``.
     """
 
     _client: Redis | None = None
@@ -432,7 +431,7 @@ class SharedClientResultBackend(RedisAsyncResultBackend):
         value = self.serializer.dumpb(result.model_dump(mode="json"))
         key = self._task_name(task_id)
         if self.broker is not None:
-            self.broker.write_behind(key, value, self.result_ex_time, self.result_px_time)
+            await self.broker.store_result(key, value, self.result_ex_time, self.result_px_time)
             return
         if self._client is None:
             self._client = Redis(connection_pool=self.redis_pool)

@@ -1,4 +1,4 @@
-"""Small taskiq middlewares shared by every broker."""
+"""Extras: refuse task arguments that cannot travel, at ``.kiq()``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from taskiq import TaskiqMessage, TaskiqMiddleware
 
 
 class TaskArgumentError(TypeError):
-    """A task was called with an argument that cannot travel to a worker as JSON."""
+    """A task's arguments cannot travel as JSON (at ``.kiq()``) or do not fit its signature
+    (in the worker, before it runs)."""
 
 
 def _hint(value: Any) -> str:

@@ -1,0 +1,51 @@
+"""Extras: run worker processes for the length of a ``with`` block.
+
+    from taskiq_extras.processes import worker_process
+    with worker_process(run_worker, "my_project.tasks"):  # python -m <run_worker> my_project.tasks
+        ...
+
+For recipes, notebooks and tests: the workers get this process's environment, and on exit
+they are stopped as ``docker stop`` would: SIGTERM to their process group, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
+
+@contextmanager
+def worker_process(
+    launcher: ModuleType | str, *args: str, processes: int = 1, quiet: bool = True
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m <launcher> <args> --workers <processes>`` until the block ends.
+
+    ``launcher`` is a module (or its name) that takes ``taskiq worker``'s flags, such as
+    ``taskiq`` itself with ``"worker", "module:broker"`` as ``args``.
+    """
+    name = launcher if isinstance(launcher, str) else launcher.__name__
+    command = [sys.executable, "-m", name, *args, "--workers", str(processes)]
+    if quiet:
+        command += ["--log-level", "WARNING"]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL if quiet else None,
+        start_new_session=True,  # its own process group: we stop all of it, and only it
+    )
+    try:
+        yield proc
+    finally:
+        for signum, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(proc.pid, signum)
+                proc.wait(timeout=wait)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
