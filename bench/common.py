@@ -133,7 +133,8 @@ class Workers:
 
     def stop(self) -> None:
         # The measurement is over and the queue is deleted next: no graceful shutdown to
-        # wait for (taskiq's takes ~5 s), which keeps `make bench` under 10 minutes.
+        # wait for (taskiq's waits for its running tasks), which keeps `make bench` within
+        # its 10 minutes.
         for proc in self.procs:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -1,10 +1,10 @@
 """What one worker process spends per task, priced in-process: CPU seconds, not wall clock.
 
-    python -m bench.layers                    # every setup, N = 5,000 each (about a minute)
+    python -m bench.layers                    # every setup, N = 5,000 each
     python -m bench.layers --tasks 2000 --only floor,full
 
-Drains on a shared 2-core machine move by ±10 % from one run to the next, more than most of
-our layers cost. Here each setup runs in a fresh process of its own: the queue is filled
+Drains on a shared machine move from one run to the next by more than most of our layers
+cost. Here each setup runs in a fresh process of its own: the queue is filled
 first, then taskiq's own receiver loop (the one ``taskiq worker`` runs) drains it in the same
 process, with no second worker and no load generator competing for the cores. The figure is
 the process's CPU time from the first task's start to the last task's end, divided by N.

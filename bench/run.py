@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
         throughput(runnable, count, repeats, work_path, results)
         if only is None or "layers" in only:
             try:
-                # Quick: the two ends only (each setup starts a process, ~4 s on a slow day).
+                # Quick: the two ends only (each setup starts a process of its own).
                 names = ["floor", "full"] if args.quick else None
                 results["layers_in_process"] = layers.price(200 if args.quick else 5000, names)
             except Exception as exc:  # one broken part must not cost the whole run

@@ -289,7 +289,8 @@ def _slope(rows: list[dict], key: str) -> float | None:
 
 
 def settled(row: dict) -> bool:
-    """Every worker process up and past its start (a recycled one restarts from ~half size)."""
+    """Every worker process up and past its start (a recycled one restarts smaller than the
+    others and counts once it has grown back)."""
     sizes = list(row["workers_kib"].values())
     return len(sizes) == WORKERS and min(sizes) >= 0.9 * max(sizes)
 

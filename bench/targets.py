@@ -40,7 +40,7 @@ def targets(results: dict) -> list[dict]:
     add("sqlite: enqueue from one producer (tasks/s)",
         sqlite["enqueue_per_s"]["median"] if sqlite else None, 2000.0)  # fmt: skip
     # What .kiq() adds to one request: read with one request in flight, where latency is the
-    # request's own work. With 4 in flight on 2 cores shared with the load generator, each
+    # request's own work. With 4 in flight on cores shared with the load generator, each
     # request also waits behind the others, so the difference multiplies: shown as context.
     serial = results.get("request_path_one_in_flight", {})
     for broker in ("redis", "sqlite"):

@@ -94,9 +94,9 @@ def summarise(values: list[float]) -> dict:
 def throughput(cases: list[Case], count: int, repeats: int, work: Path, results: dict) -> None:
     """Drain every case ``repeats`` times, in rounds: each round drains every case once.
 
-    This machine's speed drifts by up to 30 % over minutes. Drained three times in a row, a
-    case and the one a target compares it with (ours and Huey, say) can be measured minutes
-    apart, in different weather; in rounds, every case is measured across the same minutes.
+    A shared machine's speed drifts over minutes. Drained ``repeats`` times in a row, a case
+    and the one a target compares it with (ours and Huey, say) can be measured minutes apart,
+    in different weather; in rounds, every case is measured across the same minutes.
     A drain slower than ``SLOW_DRAIN`` s, and every prototype, runs once: the full run must
     stay under 10 minutes.
     """
