@@ -1,10 +1,10 @@
 """What one worker process spends per task, priced in-process: CPU seconds, not wall clock.
 
-    python -m bench.layers                    # every setup, N = 5,000 each (about a minute)
+    python -m bench.layers                    # every setup, N = 5,000 each
     python -m bench.layers --tasks 2000 --only floor,full
 
-Drains on a shared 2-core machine move by ±10 % from one run to the next, more than most of
-our layers cost. Here each setup runs in a fresh process of its own: the queue is filled
+Drains on a shared machine move from one run to the next by more than most of our layers
+cost. Here each setup runs in a fresh process of its own: the queue is filled
 first, then taskiq's own receiver loop (the one ``taskiq worker`` runs) drains it in the same
 process, with no second worker and no load generator competing for the cores. The figure is
 the process's CPU time from the first task's start to the last task's end, divided by N.
@@ -34,8 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-# Our setup with its optional parts off: no stored result, no run recorder (bench.run too).
-LEAN = {"BENCH_NO_RESULTS": "1", "TASKIQ_RUNS_ENABLED": "false"}
+from bench.common import LEAN, ROOT, Case, case_env
 
 # name: (extra environment, task)
 SETUPS: dict[str, tuple[dict[str, str], str]] = {
@@ -67,7 +66,7 @@ async def drain(task_name: str, count: int) -> dict:
         await asyncio.gather(*(task.kiq() for _ in range(min(100, count - start))))
     finish = asyncio.Event()
     with ThreadPoolExecutor() as pool:
-        slots = int(os.environ["TASKIQ_WORKER_CONCURRENCY"])  # bench.run.case_env sets it
+        slots = int(os.environ["TASKIQ_WORKER_CONCURRENCY"])  # bench.common.case_env sets it
         receiver = Receiver(broker, executor=pool, max_async_tasks=slots, max_prefetch=0,
                             run_startup=False)  # fmt: skip
         listening = asyncio.create_task(receiver.listen(finish))
@@ -89,14 +88,12 @@ async def drain(task_name: str, count: int) -> dict:
 
 
 def run_setup(name: str, count: int, work: Path) -> dict:
-    from bench import run  # here, not at the top: bench.run imports this module
-
     extra, _ = SETUPS[name]
-    env = run.case_env(run.Case(name, "ours", "sqlite", ABOUT[name]), "layers", work)
+    env = case_env(Case(name, "ours", "sqlite", ABOUT[name]), "layers", work)
     env.pop("BENCH_PROBE_DIR")  # one process: drain() reads the counters itself
     env.update(extra)
     command = [sys.executable, "-m", "bench.layers", "--one", name, "--tasks", str(count)]
-    out = subprocess.run(command, cwd=run.ROOT, env=env, capture_output=True, timeout=600)
+    out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{out.stderr.decode()[-3000:]}")
     return json.loads(out.stdout.decode().strip().splitlines()[-1])

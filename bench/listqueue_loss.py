@@ -2,9 +2,10 @@
 
     python -m bench.listqueue_loss [--tasks 200] [--concurrency 4]
 
-Same scenario as tests/reference_app/test_faults.py (where our three brokers lose 0): all
-tasks queued first, one worker process with N concurrent slots, the whole worker killed with
-SIGKILL after 20 tasks are done, a new worker started, and we count what never ran.
+Same scenario as tests/reference_app/test_faults.py, which checks that our three brokers
+lose none: all tasks queued first, one worker process with N concurrent slots, the whole
+worker killed with SIGKILL after 20 tasks are done, a new worker started, and we count what
+never ran.
 Writes bench/results/listqueue_loss.json and prints it.
 """
 

@@ -62,7 +62,8 @@ def render(results: dict, out: Path) -> list[Path]:
     fig.savefig(written[-1], dpi=110)
     plt.close(fig)
 
-    # In-memory (no queue at all, ~10x the rest) is left to the table: it would flatten the bars.
+    # In-memory (no queue at all, far above the rest) is left to the table: it would flatten
+    # the bars.
     others = ["sqlite", "redis-stream", "rabbitmq"]
     others += [n for n in throughput if n not in MAIN and n != "inmemory"]
     if others:

@@ -36,22 +36,22 @@ from pathlib import Path
 
 import httpx
 
+from bench.common import ROOT, Case, available, case_env, cleanup, machine, versions
 from bench.loadgen import percentile
-from bench.run import ROOT, Case, available, case_env, cleanup, machine, versions
 from reference_app.infrastructure.config import Settings
 from tests.support.processes import ApiServer, WorkerProcess
 
 RESULTS = ROOT / "bench" / "results" / "soak.json"
 PLOT = ROOT / "docs" / "assets" / "bench" / "soak_rss.png"
 TABLES = ROOT / "docs" / "includes" / "soak.md"
-REDIS_DB = 12  # tests use 13, bench/run.py 14
+REDIS_DB = 12  # tests use 13, bench.run 14 (bench.common.REDIS_DB)
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 BROKERS = ("sqlite", "redis", "rabbitmq")
 WORKERS = 2
 BODY = {"title": "soak", "values": [1.0, 2.0, 3.0]}
 MAX_IN_FLIGHT = 500  # an open-loop client still needs a bound if the server stops answering
 MIB = 1024.0
-PEERS = ("celery", "huey")  # versions bench/run.py records that play no part here
+PEERS = ("celery", "huey")  # versions bench.common records that play no part here
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -289,7 +289,8 @@ def _slope(rows: list[dict], key: str) -> float | None:
 
 
 def settled(row: dict) -> bool:
-    """Every worker process up and past its start (a recycled one restarts from ~half size)."""
+    """Every worker process up and past its start (a recycled one restarts smaller than the
+    others and counts once it has grown back)."""
     sizes = list(row["workers_kib"].values())
     return len(sizes) == WORKERS and min(sizes) >= 0.9 * max(sizes)
 

@@ -1,7 +1,7 @@
 """What a task id's shape costs SQLite: random ids (taskiq's ``uuid4().hex``) against ids that
 sort by time (ours, ``new_task_id``: UUIDv7), stored as results are stored.
 
-    python -m bench.task_ids                  # 30,000 results per kind, commits of 50 (~20 s)
+    python -m bench.task_ids                  # 30,000 results per kind, commits of 50
     python -m bench.task_ids --rows 2000      # quick
 
 Each kind gets a fresh SQLite file with the broker's ``taskiq_results`` table, and the rows go

@@ -79,7 +79,7 @@ def test_bench_task_ids_counts_the_pages_each_kind_of_id_rewrites() -> None:
 def test_bench_drains_each_case_in_rounds(monkeypatch, tmp_path: Path) -> None:
     """Repetitions go round all the cases (so a drifting machine slows every case alike); a
     prototype and a slow drain run once; a case that fails is reported and not retried."""
-    from bench import run
+    from bench import cases, throughput
 
     order: list[str] = []
     seconds = {"sqlite": 1.0, "huey-sqlite": 1.0, "celery": 9.0, "sqlite-lean": 1.0}
@@ -91,12 +91,12 @@ def test_bench_drains_each_case_in_rounds(monkeypatch, tmp_path: Path) -> None:
         return {"tasks_per_s": count / seconds[case.name], "enqueue_per_s": 1.0,
                 "tasks_measured": count, "worker_cpu_us_per_task": 100.0}  # fmt: skip
 
-    monkeypatch.setattr(run, "drain_once", drain_once)
-    cases = {case.name: case for case in run.CASES + run.PROTOTYPES}
-    chosen = [cases[name] for name in ("sqlite", "inmemory", "celery", "huey-sqlite",
-                                       "sqlite-lean")]  # fmt: skip
+    monkeypatch.setattr(throughput, "drain_once", drain_once)
+    by_name = {case.name: case for case in cases.CASES + cases.PROTOTYPES}
+    chosen = [by_name[name] for name in ("sqlite", "inmemory", "celery", "huey-sqlite",
+                                         "sqlite-lean")]  # fmt: skip
     results: dict = {"throughput": {}, "skipped": {}}
-    run.throughput(chosen, 1000, 3, tmp_path, results)
+    throughput.throughput(chosen, 1000, 3, tmp_path, results)
 
     assert order == ["sqlite", "inmemory", "celery", "huey-sqlite", "sqlite-lean",
                      "sqlite", "huey-sqlite", "sqlite", "huey-sqlite"]  # fmt: skip
