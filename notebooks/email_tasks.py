@@ -91,6 +91,7 @@ import time
 from aiosmtpd.controller import Controller
 
 from reference_app.infrastructure.config import get_settings
+from reference_app.modules.email.settings import get_email_settings
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
 from reference_app.infrastructure.taskiq import email_broker
 from reference_app.infrastructure.taskiq import run_worker
@@ -122,8 +123,9 @@ engine = create_engine_from_settings(settings.DATABASE_URL)
 await create_tables(engine)
 await email_broker.startup()
 worker = cleanup.enter_context(worker_process(run_worker))
-print(f"SMTP server listening on smtp://{settings.SMTP_HOST}:{settings.SMTP_PORT}")
-print(f"emails come from {settings.SMTP_FROM!r}")
+email_settings = get_email_settings()  # the email feature's own settings (SMTP_*, EMAIL_*)
+print(f"SMTP server listening on smtp://{email_settings.SMTP_HOST}:{email_settings.SMTP_PORT}")
+print(f"emails come from {email_settings.SMTP_FROM!r}")
 
 # %% [markdown]
 # ## One email through the route
@@ -251,10 +253,11 @@ link = re.search(r"http\S+token=\S+", verification.part("plain")).group()
 
 # %%
 from reference_app.modules.users.security import TokenError, read_token
+from reference_app.modules.users.settings import get_users_settings
 
 token = link.split("token=")[1]
-secret = settings.SECRET_KEY.get_secret_value()
-max_age = settings.VERIFY_TOKEN_MAX_AGE
+secret = get_users_settings().SECRET_KEY.get_secret_value()
+max_age = get_users_settings().VERIFY_TOKEN_MAX_AGE
 print("read back:", read_token("verify-email", token, secret=secret, max_age=max_age))
 tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
 try:

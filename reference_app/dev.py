@@ -96,8 +96,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         from reference_app.infrastructure.taskiq.brokers import check_broker, load_settings
+        from reference_app.modules.email.settings import get_email_settings
+        from reference_app.settings import check_settings, get_app_settings
 
+        check_settings()
         settings = load_settings()
+        email, app = get_email_settings(), get_app_settings()
         if settings.TASKIQ_ENABLED:
             with quiet_logs():
                 asyncio.run(check_broker(settings))
@@ -120,16 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     if settings.TASKIQ_ENABLED:
         commands.append([python, "-m", "reference_app.infrastructure.taskiq.run_worker"])
     # The local mail catcher, unless SMTP points elsewhere or something (Mailpit?) listens.
-    mail = f"{settings.SMTP_HOST}:{settings.SMTP_PORT} (not ours: SMTP_HOST is not local)"
-    if settings.SMTP_HOST in ("localhost", "127.0.0.1", "::1"):
-        if _port_free("127.0.0.1", settings.SMTP_PORT):
+    mail = f"{email.SMTP_HOST}:{email.SMTP_PORT} (not ours: SMTP_HOST is not local)"
+    if email.SMTP_HOST in ("localhost", "127.0.0.1", "::1"):
+        if _port_free("127.0.0.1", email.SMTP_PORT):
             commands.append([python, "-m", "reference_app.modules.email.catcher",
-                             "--host", "127.0.0.1", "--port", str(settings.SMTP_PORT)])  # fmt: skip
-            mail = f"smtp://127.0.0.1:{settings.SMTP_PORT} (mail catcher), read at {{base}}/mail"
+                             "--host", "127.0.0.1", "--port", str(email.SMTP_PORT)])  # fmt: skip
+            mail = f"smtp://127.0.0.1:{email.SMTP_PORT} (mail catcher), read at {{base}}/mail"
         else:
-            mail = f"port {settings.SMTP_PORT} is taken (Mailpit?): emails go there"
+            mail = f"port {email.SMTP_PORT} is taken (Mailpit?): emails go there"
 
-    guide = _build_guide(settings.DOCS_SITE_DIR)
+    guide = _build_guide(app.DOCS_SITE_DIR)
 
     children: list[subprocess.Popen[bytes]] = []
     stopping = False

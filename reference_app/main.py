@@ -27,10 +27,13 @@ from reference_app.infrastructure.database import (
 from reference_app.infrastructure.taskiq import email_broker
 from reference_app.infrastructure.taskiq.brokers import start_broker
 from reference_app.infrastructure.taskiq.registry import registered_tasks
+from reference_app.modules.email.accounts import AccountEmails
+from reference_app.modules.email.router import notifications as notifications_router
 from reference_app.modules.email.router import router as mail_router
 from reference_app.modules.monitoring.router import router as monitoring_router
 from reference_app.modules.reports.router import router as reports_router
 from reference_app.modules.users.router import router as users_router
+from reference_app.settings import check_settings, get_app_settings
 from taskiq_extras.database import metadata as extras_metadata
 from taskiq_extras.health import STATE, probe, start_or_keep_trying
 
@@ -76,13 +79,17 @@ HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 
 
 def create_app() -> FastAPI:
+    check_settings()  # every part's settings: a bad value is one line naming it
     app = FastAPI(title="Taskiq reference app", lifespan=lifespan)
+    # users asks for emails through an interface; the email feature provides it
+    app.state.account_mailer = AccountEmails()
     app.include_router(reports_router)
     app.include_router(users_router)
+    app.include_router(notifications_router)
     app.include_router(mail_router)
     app.include_router(monitoring_router)
 
-    site = get_settings().DOCS_SITE_DIR
+    site = get_app_settings().DOCS_SITE_DIR
     if (site / "index.html").exists():  # `make run` builds it; the app serves it beside itself
         app.mount("/guide", StaticFiles(directory=site, html=True), name="guide")
 

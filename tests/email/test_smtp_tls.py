@@ -19,9 +19,9 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from reference_app.infrastructure.config import Settings
 from reference_app.modules.email.message import build_message
 from reference_app.modules.email.sender import PermanentSMTPError, smtp_connection, transmit
+from reference_app.modules.email.settings import EmailSettings
 from tests.support.processes import free_port
 
 USER, PASSWORD = "relay-user", "relay-pa55word"
@@ -85,13 +85,13 @@ def tls_server(ca: trustme.CA, mode: str) -> Iterator[tuple[int, TlsRecordingHan
         controller.stop()
 
 
-def relay_settings(port: int, mode: str, **overrides: object) -> Settings:
+def relay_settings(port: int, mode: str, **overrides: object) -> EmailSettings:
     values = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_TLS": mode,
               "SMTP_USER": USER, "SMTP_PASSWORD": PASSWORD, "SMTP_TIMEOUT": 5}  # fmt: skip
-    return Settings(_env_file=None, **{**values, **overrides})
+    return EmailSettings(_env_file=None, **{**values, **overrides})
 
 
-async def send_one(settings: Settings, to: str) -> list[str]:
+async def send_one(settings: EmailSettings, to: str) -> list[str]:
     committed: list[str] = []
     message = build_message(sender="App <app@example.com>", to=to, to_name="Ada",
                             subject="Over TLS", text="hello", html="<p>hello</p>",

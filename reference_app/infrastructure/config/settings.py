@@ -68,32 +68,8 @@ class Settings(BaseSettings):
     TASKIQ_WAIT_TASKS_TIMEOUT: float = Field(10.0, gt=0)  # --wait-tasks-timeout
     TASKIQ_SHUTDOWN_TIMEOUT: float = Field(5.0, gt=0)  # --shutdown-timeout
 
-    # --- email over SMTP (modules/email). The defaults reach the mail catcher of `make run`.
-    SMTP_HOST: str = "localhost"
-    SMTP_PORT: int = Field(1025, ge=1, le=65535)
-    SMTP_USER: str | None = None  # unset: no login
-    SMTP_PASSWORD: SecretStr | None = None
-    SMTP_FROM: str = "Taskiq Cookbook <noreply@example.com>"
-    SMTP_TLS: Literal["none", "starttls", "tls"] = "none"  # tls: implicit TLS (port 465)
-    SMTP_CA_FILE: Path | None = None  # CA bundle to trust for SMTP TLS; unset: the system's
-    SMTP_TIMEOUT: float = Field(10.0, gt=0)  # s per SMTP command
-    SMTP_MAX_ATTEMPTS: int = Field(4, ge=1)  # tries per email before it is recorded failed
-    SMTP_RETRY_BACKOFF: float = Field(1.0, ge=0)  # s before the 2nd try; doubles each time
-    EMAIL_BATCH_SIZE: int = Field(100, ge=1)  # bulk: recipients read and sent per batch
-    EMAIL_CONCURRENCY: int = Field(4, ge=1)  # bulk: batches (SMTP connections) at once
-    MAIL_CATCHER_PATH: Path = Path("./var/mail-catcher.db")  # what /mail shows
-
-    # routes that send email: at most this many per address, and per client, per window
-    EMAIL_RATE_LIMIT_PER_ADDRESS: int = Field(5, ge=1)
-    EMAIL_RATE_LIMIT_PER_CLIENT: int = Field(30, ge=1)
-    EMAIL_RATE_LIMIT_WINDOW_SECONDS: float = Field(600, gt=0)
-
-    # --- signed links in emails, and the admin token of the broadcast endpoint
-    SECRET_KEY: SecretStr = SecretStr("dev-only-change-me")  # set your own in production
-    PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"  # where links in emails point
-    VERIFY_TOKEN_MAX_AGE: int = Field(2 * 24 * 3600, ge=1)  # s a verification link works
-    RESET_TOKEN_MAX_AGE: int = Field(3600, ge=1)  # s a password reset link works
-    ADMIN_TOKEN: SecretStr | None = None  # unset: the broadcast endpoint is off
+    # --- the admin token of admin endpoints (dead letters, broadcasts); unset: admin is off
+    ADMIN_TOKEN: SecretStr | None = None
 
     # retries (taskiq's SmartRetryMiddleware) for tasks labelled retry_on_error=True
     TASKIQ_RETRY_MAX_TRIES: int = Field(3, ge=1)  # default when a task sets no max_retries
@@ -109,9 +85,6 @@ class Settings(BaseSettings):
     # --- taskiq-dashboard, an optional extra (pip install '.[dashboard]'): off when unset ---
     TASKIQ_DASHBOARD_URL: str | None = None  # e.g. http://localhost:8001/
     TASKIQ_DASHBOARD_TOKEN: SecretStr | None = None  # its TASKIQ_DASHBOARD__API__TOKEN
-
-    # the docs site, built by `make run` and served by the app at /guide/
-    DOCS_SITE_DIR: Path = Path("./site")
     # --8<-- [end:settings]
 
     @field_validator("TASKIQ_BROKER_TYPE", mode="before")

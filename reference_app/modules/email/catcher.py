@@ -121,9 +121,9 @@ class CatchingHandler:
 def main(argv: list[str] | None = None) -> int:
     from aiosmtpd.controller import Controller
 
-    from reference_app.infrastructure.config import get_settings
+    from reference_app.modules.email.settings import get_email_settings
 
-    settings = get_settings()
+    settings = get_email_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=settings.SMTP_PORT)

@@ -23,8 +23,8 @@ from email.policy import compat32
 import aiosmtplib
 from aiosmtplib import SMTPResponseException
 
-from reference_app.infrastructure.config import Settings
 from reference_app.modules.email.message import envelope
+from reference_app.modules.email.settings import EmailSettings
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 SMTP_LINES = compat32.clone(linesep="\r\n")  # headers were encoded when the message was built
@@ -40,7 +40,7 @@ class InDoubtError(Exception):
 
 # --8<-- [start:connect]
 @asynccontextmanager
-async def smtp_connection(settings: Settings) -> AsyncIterator[aiosmtplib.SMTP]:
+async def smtp_connection(settings: EmailSettings) -> AsyncIterator[aiosmtplib.SMTP]:
     """An open, logged-in SMTP connection, as ``SMTP_TLS`` asks: none, starttls or tls."""
     password = settings.SMTP_PASSWORD.get_secret_value() if settings.SMTP_PASSWORD else None
     smtp = aiosmtplib.SMTP(

@@ -14,7 +14,6 @@ from aiosmtplib import SMTPException
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reference_app.infrastructure.config import Settings
 from reference_app.infrastructure.database.types import utcnow
 from reference_app.modules.email.message import InvalidEmailError, build_message
 from reference_app.modules.email.models import DeliveryStatus, EmailDelivery
@@ -24,6 +23,7 @@ from reference_app.modules.email.sender import (
     smtp_connection,
     transmit,
 )
+from reference_app.modules.email.settings import EmailSettings
 from taskiq_extras.group_commit import GroupCommit
 
 logger = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def _describe(exc: BaseException) -> str:
 
 # --8<-- [start:send_batch]
 async def send_batch(
-    settings: Settings,
+    settings: EmailSettings,
     sessions: async_sessionmaker[AsyncSession],
     items: list[Outgoing],
     marks: SentMarks | None = None,
@@ -247,7 +247,7 @@ async def send_batch(
 
 # --8<-- [start:send_batches]
 async def send_batches(
-    settings: Settings,
+    settings: EmailSettings,
     sessions: async_sessionmaker[AsyncSession],
     batches: AsyncIterable[list[Outgoing]],
     *,

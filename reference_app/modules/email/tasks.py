@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import Context, TaskiqDepends
 
-from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.taskiq import email_broker, register_task
 from reference_app.infrastructure.taskiq.deps import get_db_session, task_sessionmaker
 from reference_app.modules.email.message import render
 from reference_app.modules.email.service import Outgoing, chunks, send_batch, send_batches
+from reference_app.modules.email.settings import get_email_settings
 from reference_app.modules.users import service as users
 from reference_app.modules.users.security import issue_token, password_fingerprint
+from reference_app.modules.users.settings import get_users_settings
 
 
 def _task_id(context: Context) -> str:
@@ -27,7 +28,7 @@ def _task_id(context: Context) -> str:
 
 
 async def _send_one(item: Outgoing) -> dict[str, Any]:
-    totals = await send_batch(get_settings(), task_sessionmaker(), [item])
+    totals = await send_batch(get_email_settings(), task_sessionmaker(), [item])
     return {"campaign": item.campaign, "to": item.to, **totals.as_dict()}
 
 
@@ -63,7 +64,7 @@ async def send_bulk_email_task(
     context: Context = TaskiqDepends(),
 ) -> dict[str, Any]:
     """Send one email to many addresses, in batches; a bad address fails alone."""
-    settings = get_settings()
+    settings = get_email_settings()
     campaign = campaign or f"bulk:{_task_id(context)}"
     _, html = render("message", subject=subject, text=text)
     items = (Outgoing(campaign, to, subject, text, html) for to in recipients)
@@ -87,7 +88,7 @@ async def send_welcome_email_task(
     if user is None:
         return {"status": "skipped", "reason": f"user {user_id} does not exist"}
     subject = "Welcome to the Taskiq Cookbook"
-    text, html = render("welcome", name=user.name, app_url=get_settings().PUBLIC_BASE_URL)
+    text, html = render("welcome", name=user.name, app_url=get_users_settings().PUBLIC_BASE_URL)
     return await _send_one(Outgoing(f"welcome:{user.id}", user.email, subject, text, html,
                                     user.name))  # fmt: skip
 
@@ -104,7 +105,7 @@ async def send_verification_email_task(
     context: Context = TaskiqDepends(),
 ) -> dict[str, Any]:
     """A link with a signed token that proves the user owns the address."""
-    settings = get_settings()
+    settings = get_users_settings()
     user = await users.get(db, user_id)
     if user is None or user.is_verified:
         return {"status": "skipped", "reason": "no such user, or already verified"}
@@ -130,7 +131,7 @@ async def send_password_reset_email_task(
     context: Context = TaskiqDepends(),
 ) -> dict[str, Any]:
     """A link with a signed token; it expires, and works only until the password changes."""
-    settings = get_settings()
+    settings = get_users_settings()
     user = await users.get(db, user_id)
     if user is None or not user.is_active:
         return {"status": "skipped", "reason": "no such active user"}
@@ -183,7 +184,7 @@ async def send_system_wide_notification_emails_task(
     context: Context = TaskiqDepends(),
 ) -> dict[str, Any]:
     """Notify every active user: read from the database a batch at a time, never all."""
-    settings = get_settings()
+    settings = get_email_settings()
     sessions = task_sessionmaker()
     campaign = campaign or f"broadcast:{_task_id(context)}"
 

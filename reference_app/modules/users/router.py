@@ -1,31 +1,19 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import get_session
-from reference_app.infrastructure.database.types import MAX_ROW_ID
-from reference_app.infrastructure.ratelimit import limit_email_request
-from reference_app.modules.email.tasks import (
-    send_notification_email_task,
-    send_password_reset_email_task,
-    send_system_wide_notification_emails_task,
-    send_verification_email_task,
-    send_welcome_email_task,
-)
 from reference_app.modules.users import service
+from reference_app.modules.users.mailer import AccountMailer, get_mailer
 from reference_app.modules.users.schemas import (
     EmailOnly,
     Login,
-    Notification,
     PasswordResetConfirm,
-    Queued,
     SignedUp,
     SignUp,
     UserRead,
@@ -37,46 +25,35 @@ from reference_app.modules.users.security import (
     read_token,
     verify_password,
 )
-from taskiq_extras.health import BrokerUnavailable, enqueue
+from reference_app.modules.users.settings import get_users_settings
 
 logger = logging.getLogger(__name__)
-UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]  # larger: 422, not a driver error
 router = APIRouter(prefix="/users", tags=["users"])
 
 ACCEPTED = "if the address belongs to an account, an email is on its way"
 
 
-async def _enqueue(task: Any, **kwargs: Any) -> str:
-    try:
-        return (await enqueue(task.kicker(), **kwargs)).task_id
-    except BrokerUnavailable as exc:  # answered within 2 s, never a hanging request
-        logger.error("Could not enqueue %s: %s", task.task_name, exc)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "the task broker is unavailable, try again"
-        ) from None
-
-
 def _secret() -> str:
-    return get_settings().SECRET_KEY.get_secret_value()
+    return get_users_settings().SECRET_KEY.get_secret_value()
 
 
 # --8<-- [start:sign_up]
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SignedUp)
 async def sign_up(
-    data: SignUp, request: Request, db: AsyncSession = Depends(get_session)
+    data: SignUp,
+    request: Request,
+    db: AsyncSession = Depends(get_session),
+    mailer: AccountMailer = Depends(get_mailer),
 ) -> SignedUp:
     # `data.email` is already a valid address: pydantic's EmailStr answered 422 otherwise.
-    limit_email_request(request, data.email)
+    mailer.check_limit(request, data.email)
     password_hash = await asyncio.to_thread(hash_password, data.password) if data.password else None
     try:
         user = await service.create(db, email=data.email, name=data.name,
                                     password_hash=password_hash)  # fmt: skip
     except service.EmailTakenError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    task_ids = [
-        await _enqueue(send_welcome_email_task, user_id=user.id),
-        await _enqueue(send_verification_email_task, user_id=user.id),
-    ]
+    task_ids = [await mailer.welcome(user.id), await mailer.verification(user.id)]
     return SignedUp(user=UserRead.model_validate(user), task_ids=task_ids)
 
 
@@ -87,7 +64,7 @@ async def sign_up(
 @router.get("/verify")
 async def verify_email(token: str, db: AsyncSession = Depends(get_session)) -> dict[str, Any]:
     """The link in the verification email."""
-    settings = get_settings()
+    settings = get_users_settings()
     try:
         data = read_token("verify-email", token, secret=_secret(),
                           max_age=settings.VERIFY_TOKEN_MAX_AGE)  # fmt: skip
@@ -105,30 +82,36 @@ async def verify_email(token: str, db: AsyncSession = Depends(get_session)) -> d
 
 @router.post("/verification/resend", status_code=status.HTTP_202_ACCEPTED)
 async def resend_verification(
-    data: EmailOnly, request: Request, db: AsyncSession = Depends(get_session)
+    data: EmailOnly,
+    request: Request,
+    db: AsyncSession = Depends(get_session),
+    mailer: AccountMailer = Depends(get_mailer),
 ) -> dict[str, str]:
-    limit_email_request(request, data.email)
+    mailer.check_limit(request, data.email)
     user = await service.get_by_email(db, data.email)
     if user is not None and not user.is_verified:
-        await _enqueue(send_verification_email_task, user_id=user.id)
+        await mailer.verification(user.id)
     return {"status": ACCEPTED}  # the same answer either way: no guessing who has an account
 
 
 @router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED)
 async def request_password_reset(
-    data: EmailOnly, request: Request, db: AsyncSession = Depends(get_session)
+    data: EmailOnly,
+    request: Request,
+    db: AsyncSession = Depends(get_session),
+    mailer: AccountMailer = Depends(get_mailer),
 ) -> dict[str, str]:
-    limit_email_request(request, data.email)
+    mailer.check_limit(request, data.email)
     user = await service.get_by_email(db, data.email)
     if user is not None and user.is_active:
-        await _enqueue(send_password_reset_email_task, user_id=user.id)
+        await mailer.password_reset(user.id)
     return {"status": ACCEPTED}
 
 
 async def _reset_user(token: str, db: AsyncSession):
     try:
         data = read_token("password-reset", token, secret=_secret(),
-                          max_age=get_settings().RESET_TOKEN_MAX_AGE)  # fmt: skip
+                          max_age=get_users_settings().RESET_TOKEN_MAX_AGE)  # fmt: skip
     except TokenError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     user = await service.get(db, int(data["uid"]))
@@ -163,34 +146,3 @@ async def login(data: Login, db: AsyncSession = Depends(get_session)) -> dict[st
     if user is None or not await asyncio.to_thread(verify_password, data.password, stored):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     return {"user_id": user.id}
-
-
-@router.post(
-    "/{user_id}/notifications", status_code=status.HTTP_202_ACCEPTED, response_model=Queued
-)
-async def notify_user(
-    user_id: UserId, data: Notification, db: AsyncSession = Depends(get_session)
-) -> Queued:
-    if await service.get(db, user_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
-    task_id = await _enqueue(send_notification_email_task, user_id=user_id,
-                             subject=data.subject, message=data.message)  # fmt: skip
-    return Queued(task_id=task_id)
-
-
-# --8<-- [start:broadcast]
-@router.post("/broadcast", status_code=status.HTTP_202_ACCEPTED, response_model=Queued)
-async def broadcast(data: Notification, x_admin_token: str | None = Header(None)) -> Queued:
-    """Notify every active user. Needs the `X-Admin-Token` header to equal `ADMIN_TOKEN`."""
-    expected = get_settings().ADMIN_TOKEN
-    if expected is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "broadcasts are off: set ADMIN_TOKEN")
-    if not hmac.compare_digest((x_admin_token or "").encode(),
-                               expected.get_secret_value().encode()):  # fmt: skip
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid X-Admin-Token is needed")
-    task_id = await _enqueue(send_system_wide_notification_emails_task,
-                             subject=data.subject, message=data.message)  # fmt: skip
-    return Queued(task_id=task_id)
-
-
-# --8<-- [end:broadcast]

@@ -59,13 +59,3 @@ class PasswordResetConfirm(BaseModel):
 class Login(BaseModel):
     email: EmailStr
     password: str = Field(max_length=128)
-
-
-class Notification(BaseModel):
-    subject: HeaderText
-    message: str = Field(min_length=1, max_length=20_000)
-
-
-class Queued(BaseModel):
-    task_id: str | None
-    status: str = "queued"

@@ -13,7 +13,7 @@ from collections import OrderedDict, deque
 
 from fastapi import HTTPException, Request, status
 
-from .config import get_settings
+from reference_app.modules.email.settings import get_email_settings
 
 MAX_KEYS = 50_000  # bounded memory: the least recently seen keys are forgotten first
 
@@ -45,7 +45,7 @@ LIMITER = SlidingWindowLimiter()
 
 def limit_email_request(request: Request, address: str) -> None:
     """429 with Retry-After once an address, or a client, asked for too many emails."""
-    settings = get_settings()
+    settings = get_email_settings()
     window = settings.EMAIL_RATE_LIMIT_WINDOW_SECONDS
     client = request.client.host if request.client else "unknown"
     checks = (
