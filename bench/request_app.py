@@ -14,7 +14,7 @@ from uuid import uuid4
 from fastapi import Depends, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reference_app.infrastructure.database import get_session
+from reference_app.infrastructure.database import get_request_session
 from reference_app.main import create_app
 from reference_app.modules.reports import service
 from reference_app.modules.reports.schemas import ReportCreate, ReportQueued
@@ -27,7 +27,7 @@ app = create_app()
     "/bench/reports-row-only", status_code=status.HTTP_202_ACCEPTED, response_model=ReportQueued
 )
 async def create_report_row_only(
-    data: ReportCreate, request: Request, db: AsyncSession = Depends(get_session)
+    data: ReportCreate, request: Request, db: AsyncSession = Depends(get_request_session)
 ) -> ReportQueued:
     """Everything ``POST /reports`` does (the row, the same answer) except the enqueue."""
     task_id = uuid4().hex

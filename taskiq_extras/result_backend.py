@@ -14,9 +14,11 @@ import time
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, Float, String, Table, Text, delete, select
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex, CreateTable
 from taskiq import AsyncResultBackend, TaskiqResult
 from taskiq.exceptions import ResultGetError
 
@@ -33,6 +35,14 @@ results_table = Table(
     Column("payload", Text, nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
 )
+
+
+def sqlite_results_schema() -> str:
+    """``results_table`` as SQLite DDL, for a file that SQLAlchemy does not manage."""
+    dialect = sqlite_dialect.dialect()
+    statements = [CreateTable(results_table, if_not_exists=True)]
+    statements += [CreateIndex(index, if_not_exists=True) for index in results_table.indexes]
+    return "".join(f"{str(s.compile(dialect=dialect)).strip()};\n" for s in statements)
 
 
 def store_results(db: sqlite3.Connection, rows: list[tuple[str, str, float]], write: int) -> None:

@@ -76,23 +76,54 @@ RANK = {"queued": 0, "started": 1, "retried": 1, "retrying": 1, "succeeded": 2, 
 PUBLIC_LABELS = ("timeout", "retry_on_error", "max_retries", "priority", "delay")
 
 
+# How a new event's row is folded into the row already stored for its task: one table of
+# rules, which both the SQL upsert and ``merge_rows`` (for events of one flush) are built from.
+MERGE_RULES = {
+    "status": "ranked",  # a later event never undoes a more final status
+    "rank": "ranked",
+    "starts": "sum",
+    "retries": "sum",
+    "updated_at": "new",
+    "queued_at": "first",  # the first value stays
+    "labels": "first",
+    "started_at": "latest",  # the latest value wins, unless it is empty
+    "finished_at": "latest",
+    "duration_ms": "latest",
+    "error_type": "latest",
+    "error_message": "latest",
+    "worker_pid": "latest",
+}  # task_id, task_name and broker stay the first event's
+
+
 def merge_rows(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """``new`` applied on top of ``old`` exactly as the upsert of ``_statement`` does."""
+    """``new`` applied on top of ``old`` by the rules of ``MERGE_RULES``, as the upsert does."""
     newer = new["rank"] >= old["rank"]
-    merged = dict(old)  # task_id, task_name and broker stay the first event's
-    merged.update(
-        status=new["status"] if newer else old["status"],
-        rank=new["rank"] if newer else old["rank"],
-        starts=old["starts"] + new["starts"],
-        retries=old["retries"] + new["retries"],
-        updated_at=new["updated_at"],
-    )
-    for key in ("queued_at", "labels"):  # the first value stays
-        merged[key] = old[key] if old[key] is not None else new[key]
-    for key in ("started_at", "finished_at", "duration_ms", "error_type", "error_message",
-                "worker_pid"):  # fmt: skip
-        merged[key] = new[key] if new[key] is not None else old[key]  # the latest value wins
+    merged = dict(old)
+    for key, rule in MERGE_RULES.items():
+        if rule == "ranked":
+            merged[key] = new[key] if newer else old[key]
+        elif rule == "sum":
+            merged[key] = old[key] + new[key]
+        elif rule == "new":
+            merged[key] = new[key]
+        elif rule == "first":
+            merged[key] = old[key] if old[key] is not None else new[key]
+        else:  # latest
+            merged[key] = new[key] if new[key] is not None else old[key]
     return merged
+
+
+def _merge_sql(key: str, rule: str, new: Any, old: Any) -> Any:
+    """The SQL of one rule of ``MERGE_RULES``, for ``ON CONFLICT DO UPDATE SET``."""
+    if rule == "ranked":
+        return case((new.rank >= old.rank, new[key]), else_=old[key])
+    if rule == "sum":
+        return old[key] + new[key]
+    if rule == "new":
+        return new[key]
+    if rule == "first":
+        return func.coalesce(old[key], new[key])
+    return func.coalesce(new[key], old[key])
 
 
 @dataclass
@@ -287,24 +318,9 @@ class TaskRunRecorder(TaskiqMiddleware):
         insert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         statement = insert(task_runs)
         new, old = statement.excluded, task_runs.c
-        newer = new.rank >= old.rank
         self._upsert_statement = statement.on_conflict_do_update(
             index_elements=[old.task_id],
-            set_={
-                "status": case((newer, new.status), else_=old.status),
-                "rank": case((newer, new.rank), else_=old.rank),
-                "queued_at": func.coalesce(old.queued_at, new.queued_at),
-                "started_at": func.coalesce(new.started_at, old.started_at),
-                "finished_at": func.coalesce(new.finished_at, old.finished_at),
-                "duration_ms": func.coalesce(new.duration_ms, old.duration_ms),
-                "starts": old.starts + new.starts,
-                "retries": old.retries + new.retries,
-                "error_type": func.coalesce(new.error_type, old.error_type),
-                "error_message": func.coalesce(new.error_message, old.error_message),
-                "worker_pid": func.coalesce(new.worker_pid, old.worker_pid),
-                "labels": func.coalesce(old.labels, new.labels),
-                "updated_at": new.updated_at,
-            },
+            set_={key: _merge_sql(key, rule, new, old) for key, rule in MERGE_RULES.items()},
         )
         return self._upsert_statement
 

@@ -39,7 +39,7 @@ from .database import MAX_ROW_ID
 from .dead_letters import DeadLetter
 from .group_commit import WRITE_INTERVAL, GroupCommit
 from .messages import BrokerFullError, NackableMessage
-from .result_backend import JsonResultBackend, store_results
+from .result_backend import JsonResultBackend, sqlite_results_schema, store_results
 from .sqlite_writer import SQLiteWriter
 
 logger = logging.getLogger(__name__)
@@ -67,13 +67,8 @@ CREATE TABLE IF NOT EXISTS taskiq_dead_letters (
     deliveries  INTEGER NOT NULL,
     failed_at   REAL    NOT NULL
 );
-CREATE TABLE IF NOT EXISTS taskiq_results (
-    task_id     TEXT    PRIMARY KEY,
-    payload     TEXT    NOT NULL,
-    expires_at  REAL    NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ix_taskiq_results_expires ON taskiq_results (expires_at);
 """
+SCHEMA += sqlite_results_schema()  # results live in the same file: one table definition
 
 _ReturnType = TypeVar("_ReturnType")
 _OUTBOX_CHUNK = 500  # ids per DELETE: far below SQLite's limit on bound parameters

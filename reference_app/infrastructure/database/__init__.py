@@ -4,7 +4,7 @@ from .base import Base
 from .session import (
     create_engine_from_settings,
     create_tables,
-    get_session,
+    get_request_session,
     probe_database,
 )
 
@@ -12,6 +12,6 @@ __all__ = [
     "Base",
     "create_engine_from_settings",
     "create_tables",
-    "get_session",
+    "get_request_session",
     "probe_database",
 ]

@@ -64,8 +64,10 @@ async def create_tables(engine: AsyncEngine, metadata: MetaData = Base.metadata)
                 raise
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: one session per request, from the engine the lifespan created."""
+async def get_request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: the *request's* session, from the engine the lifespan created.
+
+    Tasks never use it: they get their own from ``taskiq/deps.py``'s ``get_db_session``."""
     async with request.app.state.sessionmaker() as session:
         yield session
 

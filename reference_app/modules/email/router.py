@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_app.infrastructure.config import get_settings
-from reference_app.infrastructure.database import get_session
+from reference_app.infrastructure.database import get_request_session
 from reference_app.infrastructure.database.types import MAX_ROW_ID
 from reference_app.modules.email.accounts import enqueue_or_503
 from reference_app.modules.email.catcher import MailStore
@@ -73,7 +73,7 @@ async def mail_message(message_id: int) -> HTMLResponse:
     "/{user_id}/notifications", status_code=status.HTTP_202_ACCEPTED, response_model=Queued
 )
 async def notify_user(
-    user_id: UserId, data: Notification, db: AsyncSession = Depends(get_session)
+    user_id: UserId, data: Notification, db: AsyncSession = Depends(get_request_session)
 ) -> Queued:
     if await users.get(db, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_app.infrastructure.config import get_settings
-from reference_app.infrastructure.database import get_session
+from reference_app.infrastructure.database import get_request_session
 from reference_app.infrastructure.security import require_admin
 from reference_app.infrastructure.taskiq.brokers import email_broker
 from reference_app.infrastructure.taskiq.registry import registered_tasks, tasks_per_broker
@@ -50,7 +50,7 @@ async def runs(
     since: float | None = Query(None, description="only runs updated since (epoch seconds)"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=1_000_000_000),
-    db: AsyncSession = Depends(get_session),
+    db: AsyncSession = Depends(get_request_session),
 ) -> dict[str, Any]:
     total, items = await service.list_runs(
         db, task_name=task_name, status=status, since=since, limit=limit, offset=offset
@@ -59,7 +59,7 @@ async def runs(
 
 
 @router.get("/runs/{task_id}")
-async def run(task_id: str, db: AsyncSession = Depends(get_session)) -> dict[str, Any]:
+async def run(task_id: str, db: AsyncSession = Depends(get_request_session)) -> dict[str, Any]:
     found = await service.get_run(db, task_id)
     if found is None:
         raise HTTPException(404, f"no run recorded for task {task_id}")
@@ -69,7 +69,7 @@ async def run(task_id: str, db: AsyncSession = Depends(get_session)) -> dict[str
 @router.get("/stats")
 async def stats(
     window_seconds: float = Query(3600, gt=0, le=30 * 24 * 3600),
-    db: AsyncSession = Depends(get_session),
+    db: AsyncSession = Depends(get_request_session),
 ) -> dict[str, Any]:
     return await service.stats(db, window_seconds=window_seconds)
 
@@ -120,7 +120,7 @@ async def replay(letter_id: str) -> dict[str, Any]:
 
 
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
-async def page(request: Request, db: AsyncSession = Depends(get_session)) -> HTMLResponse:
+async def page(request: Request, db: AsyncSession = Depends(get_request_session)) -> HTMLResponse:
     _, latest = await service.list_runs(db, limit=25)
     return templates.TemplateResponse(
         request,

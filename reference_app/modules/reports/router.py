@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reference_app.infrastructure.database import get_session
+from reference_app.infrastructure.database import get_request_session
 from reference_app.infrastructure.database.types import MAX_ROW_ID
 from reference_app.modules.reports import service
 from reference_app.modules.reports.schemas import ReportCreate, ReportQueued, ReportRead
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 # --8<-- [start:enqueue]
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReportQueued)
 async def create_report(
-    data: ReportCreate, request: Request, db: AsyncSession = Depends(get_session)
+    data: ReportCreate, request: Request, db: AsyncSession = Depends(get_request_session)
 ) -> ReportQueued:
     # Choose the task id first, so the row knows it before any worker can pick the task up;
     # the broker's own generator makes it (ids that sort by time: brokers.py).
@@ -52,7 +52,9 @@ async def create_report(
 
 
 @router.get("/{report_id}", response_model=ReportRead)
-async def get_report(report_id: ReportId, db: AsyncSession = Depends(get_session)) -> ReportRead:
+async def get_report(
+    report_id: ReportId, db: AsyncSession = Depends(get_request_session)
+) -> ReportRead:
     report = await service.get(db, report_id)
     if report is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"report {report_id} not found")

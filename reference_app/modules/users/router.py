@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reference_app.infrastructure.database import get_session
+from reference_app.infrastructure.database import get_request_session
 from reference_app.modules.users import service
 from reference_app.modules.users.mailer import AccountMailer, get_mailer
 from reference_app.modules.users.schemas import (
@@ -42,7 +42,7 @@ def _secret() -> str:
 async def sign_up(
     data: SignUp,
     request: Request,
-    db: AsyncSession = Depends(get_session),
+    db: AsyncSession = Depends(get_request_session),
     mailer: AccountMailer = Depends(get_mailer),
 ) -> SignedUp:
     # `data.email` is already a valid address: pydantic's EmailStr answered 422 otherwise.
@@ -62,7 +62,9 @@ async def sign_up(
 
 # --8<-- [start:verify]
 @router.get("/verify")
-async def verify_email(token: str, db: AsyncSession = Depends(get_session)) -> dict[str, Any]:
+async def verify_email(
+    token: str, db: AsyncSession = Depends(get_request_session)
+) -> dict[str, Any]:
     """The link in the verification email."""
     settings = get_users_settings()
     try:
@@ -84,7 +86,7 @@ async def verify_email(token: str, db: AsyncSession = Depends(get_session)) -> d
 async def resend_verification(
     data: EmailOnly,
     request: Request,
-    db: AsyncSession = Depends(get_session),
+    db: AsyncSession = Depends(get_request_session),
     mailer: AccountMailer = Depends(get_mailer),
 ) -> dict[str, str]:
     mailer.check_limit(request, data.email)
@@ -98,7 +100,7 @@ async def resend_verification(
 async def request_password_reset(
     data: EmailOnly,
     request: Request,
-    db: AsyncSession = Depends(get_session),
+    db: AsyncSession = Depends(get_request_session),
     mailer: AccountMailer = Depends(get_mailer),
 ) -> dict[str, str]:
     mailer.check_limit(request, data.email)
@@ -121,7 +123,9 @@ async def _reset_user(token: str, db: AsyncSession):
 
 
 @router.get("/password-reset")
-async def check_reset_link(token: str, db: AsyncSession = Depends(get_session)) -> dict[str, Any]:
+async def check_reset_link(
+    token: str, db: AsyncSession = Depends(get_request_session)
+) -> dict[str, Any]:
     """The link in the reset email: a front end would show a form here; the API says whether
     the token is good and where to post the new password."""
     user = await _reset_user(token, db)
@@ -131,7 +135,7 @@ async def check_reset_link(token: str, db: AsyncSession = Depends(get_session)) 
 
 @router.post("/password-reset/confirm")
 async def confirm_password_reset(
-    data: PasswordResetConfirm, db: AsyncSession = Depends(get_session)
+    data: PasswordResetConfirm, db: AsyncSession = Depends(get_request_session)
 ) -> dict[str, str]:
     user = await _reset_user(data.token, db)
     new_hash = await asyncio.to_thread(hash_password, data.new_password)
@@ -140,7 +144,7 @@ async def confirm_password_reset(
 
 
 @router.post("/login")
-async def login(data: Login, db: AsyncSession = Depends(get_session)) -> dict[str, int]:
+async def login(data: Login, db: AsyncSession = Depends(get_request_session)) -> dict[str, int]:
     user = await service.get_by_email(db, data.email)
     stored = user.password_hash if user is not None else None
     if user is None or not await asyncio.to_thread(verify_password, data.password, stored):
