@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
+from tests.support.blocked_imports import blocker_dir
 from tests.support.processes import ROOT, ManagedProcess, free_port
 from tests.support.waiting import wait_for
 
@@ -27,10 +30,16 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def test_make_run_serves_reports_and_ctrl_c_leaves_nothing_behind(tmp_path):
+@pytest.mark.parametrize("broker_clients", ["installed", "unimportable"])
+def test_make_run_serves_reports_and_ctrl_c_leaves_nothing_behind(tmp_path, broker_clients):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKIQ_", "DATABASE_"))}
     env["PYTHONPATH"] = str(ROOT)
+    if broker_clients == "unimportable":  # a project on SQLite installs no Redis/RabbitMQ client
+        env["PYTHONPATH"] = f"{blocker_dir(tmp_path)}{os.pathsep}{ROOT}"
+        probe = subprocess.run([sys.executable, "-c", "import redis"], env=env,
+                               capture_output=True, text=True)  # fmt: skip
+        assert "blocked by the test" in probe.stderr  # the blocker works in child processes
     # What `make run` runs, in an empty directory: the defaults (./var/...) land there.
     run = ManagedProcess(
         [sys.executable, "-m", "reference_app.dev", "--port", str(port)], env, tmp_path / "run.log"
@@ -38,7 +47,9 @@ def test_make_run_serves_reports_and_ctrl_c_leaves_nothing_behind(tmp_path):
     run.start(cwd=tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: "Ctrl-C" in run.log(), timeout=60, what="make run to print its URLs")
+        wait_for(lambda: "Ctrl-C" in run.log() or not run.alive(), timeout=60,
+                 what="make run to print its URLs")  # fmt: skip
+        assert run.alive(), run.log()[-3000:]
         assert f"API        {base}/" in run.log()
         wait_for(lambda: run.log().count("Listening started.") >= 2, timeout=60,
                  what="the worker processes")  # fmt: skip

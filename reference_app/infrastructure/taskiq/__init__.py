@@ -1,7 +1,7 @@
 """Core (stock taskiq): the task infrastructure a reader copies: broker, registry, task session.
 
-    from reference_app.infrastructure.taskiq import email_broker, register_task
-    from reference_app.infrastructure.taskiq.deps import get_db_session
+    from <app>.infrastructure.taskiq import email_broker, register_task
+    from <app>.infrastructure.taskiq.deps import get_db_session
 
 The names are loaded on first use, so that ``python -m`` tools inside this package can report
 a configuration error as one clear line before any broker is built.

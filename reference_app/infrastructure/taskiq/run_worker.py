@@ -1,6 +1,6 @@
 """Core: start taskiq worker processes configured by the settings (``make worker``).
 
-    python -m reference_app.infrastructure.taskiq.run_worker [extra taskiq worker flags]
+    python -m <app>.infrastructure.taskiq.run_worker [extra taskiq worker flags]
 
 taskiq reads no environment variable, so this launcher turns our settings into its flags:
 
