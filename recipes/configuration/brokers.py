@@ -33,8 +33,12 @@ PROFILES = {
 
 # --8<-- [start:build]
 def broker_class_for(settings: Settings) -> str:
-    """Building a broker connects to nothing: only ``startup()`` does."""
-    return type(build_broker(settings)).__name__
+    """Building a broker connects to nothing: only ``startup()`` does. It does import that
+    broker's client library, which a project installs only for the broker it runs."""
+    try:
+        return type(build_broker(settings)).__name__
+    except ModuleNotFoundError as exc:
+        return f"(not installed here: {exc.name})"
 
 
 # --8<-- [end:build]

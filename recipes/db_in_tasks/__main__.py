@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from taskiq.exceptions import SendTaskError
 
 from recipes.db_in_tasks.models import Note
 from recipes.db_in_tasks.tasks import archive_then_fail, count_words, pool_kind
@@ -37,8 +38,10 @@ async def main() -> None:
         # --8<-- [start:mistake]
         try:
             await count_words.kiq(note_id=note)  # the row itself instead of its id
-        except TypeError as exc:  # TaskArgumentError, from the broker's JSON guard
+        except TypeError as exc:  # TaskArgumentError: the extras' JSON check names the argument
             print(f"refused: {exc}")
+        except SendTaskError as exc:  # stock taskiq: the reason is in the cause
+            print(f"refused: {exc} ({exc.__cause__})")
         # --8<-- [end:mistake]
     finally:
         await email_broker.shutdown()

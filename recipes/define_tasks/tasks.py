@@ -1,23 +1,34 @@
-"""Three ways to define a task, each one a pattern to copy."""
+"""Defining tasks: three patterns, run in this process. Needs only ``pip install taskiq``.
+
+    python tasks.py                      # a copy of this one file, anywhere
+    python -m recipes.define_tasks       # in this repository
+
+``InMemoryBroker`` runs each task inside the process that enqueues it: no server, no worker,
+the same ``@task`` and ``.kiq()`` as with a real broker. The next recipe (``enqueue``) moves
+the same calls onto a real broker and a separate worker process.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from typing import Any
 
 from pydantic import BaseModel, Field
+from taskiq import InMemoryBroker
 
-from reference_app.infrastructure.taskiq import email_broker, register_task
+# --8<-- [start:broker]
+broker = InMemoryBroker()  # tasks run in this process; swap in a real broker later
+# --8<-- [end:broker]
 
 
 # --8<-- [start:plain]
-@email_broker.task(task_name="define_tasks.summarise")
+@broker.task(task_name="define_tasks.summarise")
 async def summarise(numbers: list[float]) -> dict[str, Any]:
     """Plain JSON in, plain JSON out: the simplest task there is."""
     return {"count": len(numbers), "mean": statistics.fmean(numbers), "max": max(numbers)}
 
 
-register_task("define_tasks.summarise", "email_broker", summarise)
 # --8<-- [end:plain]
 
 
@@ -28,23 +39,42 @@ class Invoice(BaseModel):
     vat_rate: float = Field(0.2, ge=0, le=1)
 
 
-@email_broker.task(task_name="define_tasks.total_invoice")
+@broker.task(task_name="define_tasks.total_invoice")
 async def total_invoice(invoice: Invoice) -> dict[str, Any]:
-    """A pydantic model travels as JSON and arrives as a model again, validated."""
+    """A pydantic model travels as JSON and arrives as a model again."""
     net = sum(invoice.lines)
     return {"number": invoice.number, "net": net, "gross": round(net * (1 + invoice.vat_rate), 2)}
 
 
-register_task("define_tasks.total_invoice", "email_broker", total_invoice)
 # --8<-- [end:model]
 
 
 # --8<-- [start:labels]
-@email_broker.task(task_name="define_tasks.rebuild_index", timeout=5, team="search")
+@broker.task(task_name="define_tasks.rebuild_index", timeout=5, team="search")
 async def rebuild_index(documents: int) -> str:
     """Labels travel with every message: `timeout` is taskiq's own, `team` is ours."""
     return f"indexed {documents} documents"
 
 
-register_task("define_tasks.rebuild_index", "email_broker", rebuild_index)
 # --8<-- [end:labels]
+
+
+# --8<-- [start:run]
+async def main() -> None:
+    await broker.startup()
+    jobs = {
+        summarise.task_name: await summarise.kiq([3, 4, 8]),
+        total_invoice.task_name: await total_invoice.kiq(Invoice(number="INV-7", lines=[100, 50])),
+        rebuild_index.task_name: await rebuild_index.kiq(documents=1200),
+    }
+    for name, job in jobs.items():
+        result = await job.wait_result(timeout=5)
+        print(f"{name}  ->  {result.return_value}")
+    print(f"labels of rebuild_index: {rebuild_index.labels}")
+    await broker.shutdown()
+
+
+# --8<-- [end:run]
+
+if __name__ == "__main__":
+    asyncio.run(main())

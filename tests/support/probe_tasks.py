@@ -12,6 +12,7 @@ import sqlite3
 import time
 
 from fastapi import Request
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import TaskiqDepends
 
@@ -99,3 +100,14 @@ async def commit_fails(db: AsyncSession = TaskiqDepends(get_db_session)) -> str:
     """Returns fine, but its session's commit (after the return) breaks a NOT NULL rule."""
     db.add(Report(title=None, values=[], status="queued"))
     return "the function itself succeeded"
+
+
+class Invoice(BaseModel):
+    number: str
+    lines: list[float] = Field(min_length=1)
+
+
+@email_broker.task(task_name="probe.total_invoice")
+async def total_invoice(invoice: Invoice) -> float:
+    """A pydantic model as a parameter: the worker validates what arrives before the run."""
+    return sum(invoice.lines)
