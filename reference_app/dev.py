@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
 
+    # Development on this machine: the default SECRET_KEY is accepted, /mail and the admin
+    # pages open to this machine's own connections. Set here, for `make run` only.
+    os.environ.setdefault("DEV_MODE", "true")
+    os.environ.setdefault("REPORTS_MAX_DELAY_MS", "10000")  # the demo's slow reports
     try:
         from reference_app.infrastructure.taskiq.brokers import check_broker, load_settings
         from reference_app.modules.email.settings import get_email_settings
@@ -119,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
     commands = [
         [python, "-m", "uvicorn", "--factory", "reference_app.main:create_app",
-         "--host", args.host, "--port", str(args.port)],
+         "--host", args.host, "--port", str(args.port),
+         "--no-proxy-headers"],  # no proxy here: the peer address is the client's
     ]  # fmt: skip
     if settings.TASKIQ_ENABLED:
         commands.append([python, "-m", "reference_app.infrastructure.taskiq.run_worker"])

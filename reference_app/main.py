@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -24,6 +24,7 @@ from reference_app.infrastructure.database import (
     create_tables,
     probe_database,
 )
+from reference_app.infrastructure.security import require_admin
 from reference_app.infrastructure.taskiq import email_broker
 from reference_app.infrastructure.taskiq.brokers import start_broker
 from reference_app.infrastructure.taskiq.registry import registered_tasks
@@ -78,6 +79,11 @@ HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 </ul></body></html>"""
 
 
+def _broker_type() -> str:
+    settings = get_settings()
+    return settings.TASKIQ_BROKER_TYPE if settings.TASKIQ_ENABLED else "inmemory"
+
+
 def create_app() -> FastAPI:
     check_settings()  # every part's settings: a bad value is one line naming it
     app = FastAPI(title="Taskiq reference app", lifespan=lifespan)
@@ -95,7 +101,8 @@ def create_app() -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home() -> str:
-        return HOME.format(broker=get_settings().broker_location(), count=len(registered_tasks()))
+        # The broker's type only: where it is (hosts, paths) is for admins (/tasks).
+        return HOME.format(broker=_broker_type(), count=len(registered_tasks()))
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:
@@ -104,17 +111,17 @@ def create_app() -> FastAPI:
 
     @app.get("/health/ready", tags=["health"])
     async def ready(request: Request) -> JSONResponse:
-        """The database and the broker answer; 503 if either does not."""
+        """The database and the broker answer; 503 if either does not. Latencies and errors
+        (which may name hosts and paths) are shown to admins only."""
         checks = {
             "database": await probe_database(request.app.state.sessionmaker),
-            "broker": {
-                "type": get_settings().TASKIQ_BROKER_TYPE
-                if get_settings().TASKIQ_ENABLED
-                else "inmemory",
-                **await probe(email_broker),
-            },
+            "broker": {"type": _broker_type(), **await probe(email_broker)},
         }
         healthy = all(check["ok"] for check in checks.values())
+        try:
+            await require_admin(request)
+        except HTTPException:
+            checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
         return JSONResponse(
             {"status": "ok" if healthy else "unavailable", **checks},
             status_code=200 if healthy else 503,

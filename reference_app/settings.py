@@ -20,14 +20,36 @@ from reference_app.infrastructure.config import (
     get_settings,
 )
 from reference_app.modules.email.settings import EmailSettings, get_email_settings
+from reference_app.modules.reports.settings import ReportsSettings, get_reports_settings
 from reference_app.modules.users.settings import UsersSettings, get_users_settings
 
 
+# --8<-- [start:app_settings]
 class AppSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     # the docs site, built by `make run` and served by the app at /guide/
     DOCS_SITE_DIR: Path = Path("./site")
+    # --8<-- [end:app_settings]
+
+
+MIN_SECRET_LENGTH = 32
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def check_secret_key(users: UsersSettings, settings: Settings) -> None:
+    """Refuse the repository's default, an empty or a short SECRET_KEY outside DEV_MODE:
+    anyone who read the repository could sign their own password-reset links."""
+    secret = users.SECRET_KEY.get_secret_value()
+    default = UsersSettings.model_fields["SECRET_KEY"].default.get_secret_value()
+    if settings.DEV_MODE or (secret != default and len(secret) >= MIN_SECRET_LENGTH):
+        return
+    problem = "is the repository's default" if secret == default else "is empty or too short"
+    raise ConfigurationError(
+        f"SECRET_KEY {problem} (it signs the links in emails; at least {MIN_SECRET_LENGTH} "
+        f"characters). Make one with: {MAKE_A_SECRET}; or set DEV_MODE=true on your own "
+        "machine only"
+    )
 
 
 @lru_cache
@@ -36,13 +58,16 @@ def get_app_settings() -> AppSettings:
 
 
 # Every settings class of the app: the configuration page documents each field of each.
-SETTINGS_CLASSES = (Settings, EmailSettings, UsersSettings, AppSettings)
+SETTINGS_CLASSES = (Settings, EmailSettings, UsersSettings, ReportsSettings, AppSettings)
 
 
 def check_settings() -> None:
     """Read every part's settings; a bad value is one ConfigurationError line naming it."""
-    for read in (get_settings, get_email_settings, get_users_settings, get_app_settings):
+    readers = (get_settings, get_email_settings, get_users_settings, get_reports_settings,
+               get_app_settings)  # fmt: skip
+    for read in readers:
         try:
             read()
         except ValidationError as exc:
             raise ConfigurationError(describe_validation_error(exc)) from None
+    check_secret_key(get_users_settings(), get_settings())

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.support.brokers import BROKER_TYPES, IN_CI, BrokerEnv, cleanup, make_broker_env
 from tests.support.processes import ApiServer, WorkerProcess
+
+# The app refuses the repository's default SECRET_KEY unless DEV_MODE is set: the tests run
+# as a developer's machine does (tests/security turns it off where that is the point).
+os.environ.setdefault("DEV_MODE", "true")
 
 
 # --8<-- [start:broker_env]

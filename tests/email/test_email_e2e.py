@@ -112,7 +112,10 @@ def test_notification_and_broadcast_reach_each_active_user_once(
             db.execute("UPDATE users SET is_active = 0 WHERE email = ?", (addresses[4],))
 
         note = {"subject": "Your report is ready", "message": "It is.\n\nBye."}
-        assert client.post(f"/users/{ids[0]}/notifications", json=note).status_code == 202
+        path = f"/users/{ids[0]}/notifications"
+        assert client.post(path, json=note).status_code == 401  # mail to someone else: admin
+        admin = {"X-Admin-Token": ADMIN_TOKEN}
+        assert client.post(path, json=note, headers=admin).status_code == 202
         mail = wait_for(lambda: [m for m in smtp.to(addresses[0]) if m.subject == note["subject"]],
                         timeout=30, what="the notification")[0]  # fmt: skip
         assert "It is." in mail.part("plain") and "<p>Bye.</p>" in mail.part("html")

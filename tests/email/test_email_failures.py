@@ -9,7 +9,7 @@ import pytest
 
 from reference_app.modules.email.message import InvalidEmailError, build_message
 from reference_app.modules.users.security import issue_token
-from tests.email.conftest import SECRET_KEY
+from tests.email.conftest import ADMIN_TOKEN, SECRET_KEY
 from tests.support.brokers import BrokerEnv
 from tests.support.processes import free_port
 from tests.support.producer import kick, producer
@@ -54,7 +54,9 @@ def test_invalid_input_is_a_422_before_anything_is_queued(tmp_path, start_api, m
         user = client.post("/users", json={"email": "ok@example.com", "name": "Ok"}).json()["user"]
         before = queued_messages(env)  # the sign-up's two emails
         note = {"subject": "Hi\nBcc: all@example.com", "message": "x"}
-        assert client.post(f"/users/{user['id']}/notifications", json=note).status_code == 422
+        admin = {"X-Admin-Token": ADMIN_TOKEN}
+        notify = client.post(f"/users/{user['id']}/notifications", json=note, headers=admin)
+        assert notify.status_code == 422
     assert before == 2 and queued_messages(env) == 2
     with sqlite3.connect(env.database_path) as db:
         assert db.execute("SELECT email FROM users").fetchall() == [("ok@example.com",)]

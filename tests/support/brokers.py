@@ -75,6 +75,8 @@ class BrokerEnv:
             "TASKIQ_POLL_INTERVAL": "0.01",
             "TASKIQ_WORKER_PROCESSES": "1",
             "TASKIQ_CONNECT_TIMEOUT": "3",
+            "DEV_MODE": "true",  # the default SECRET_KEY, /mail; security tests turn it off
+            "REPORTS_MAX_DELAY_MS": "60000",  # slow reports for the fault tests
         }
         env.update(self.overrides)
         env.update({key: str(value) for key, value in overrides.items()})

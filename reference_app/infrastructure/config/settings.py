@@ -68,7 +68,12 @@ class Settings(BaseSettings):
     TASKIQ_WAIT_TASKS_TIMEOUT: float = Field(10.0, gt=0)  # --wait-tasks-timeout
     TASKIQ_SHUTDOWN_TIMEOUT: float = Field(5.0, gt=0)  # --shutdown-timeout
 
-    # --- the admin token of admin endpoints (dead letters, broadcasts); unset: admin is off
+    # --- local development: the default SECRET_KEY is allowed, the mail catcher is served at
+    # /mail and admin pages open without a token, both to this machine's own connections only.
+    # `make run` and the tests set it; nothing else does: a copied starter is safe by default.
+    DEV_MODE: bool = False
+    # the token of admin endpoints (/tasks, dead letters, notifications); unset or empty: off
+    # (with DEV_MODE, this machine's own connections need none)
     ADMIN_TOKEN: SecretStr | None = None
 
     # retries (taskiq's SmartRetryMiddleware) for tasks labelled retry_on_error=True

@@ -9,16 +9,18 @@ import asyncio
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import get_request_session
 from reference_app.infrastructure.database.types import MAX_ROW_ID
+from reference_app.infrastructure.security import require_admin, require_development
 from reference_app.modules.email.accounts import enqueue_or_503
 from reference_app.modules.email.catcher import MailStore
 from reference_app.modules.email.message import templates
+from reference_app.modules.email.ratelimit import limit_email_request
 from reference_app.modules.email.schemas import Notification, Queued
 from reference_app.modules.email.settings import get_email_settings
 from reference_app.modules.email.tasks import (
@@ -27,7 +29,11 @@ from reference_app.modules.email.tasks import (
 )
 from reference_app.modules.users import service as users
 
-router = APIRouter(prefix="/mail", tags=["mail catcher"])
+# The catcher holds every email the app sent, password-reset links included: development only,
+# and only to this machine's own connections (see infrastructure/security.py).
+router = APIRouter(
+    prefix="/mail", tags=["mail catcher"], dependencies=[Depends(require_development)]
+)
 notifications = APIRouter(prefix="/users", tags=["notifications"])
 UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]  # larger: 422, not a driver error
 
@@ -70,13 +76,21 @@ async def mail_message(message_id: int) -> HTMLResponse:
 
 
 @notifications.post(
-    "/{user_id}/notifications", status_code=status.HTTP_202_ACCEPTED, response_model=Queued
+    "/{user_id}/notifications",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Queued,
+    dependencies=[Depends(require_admin)],  # mail to someone else: admin only, and limited
 )
 async def notify_user(
-    user_id: UserId, data: Notification, db: AsyncSession = Depends(get_request_session)
+    user_id: UserId,
+    data: Notification,
+    request: Request,
+    db: AsyncSession = Depends(get_request_session),
 ) -> Queued:
-    if await users.get(db, user_id) is None:
+    user = await users.get(db, user_id)
+    if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
+    limit_email_request(request, user.email)
     task_id = await enqueue_or_503(send_notification_email_task, user_id=user_id,
                              subject=data.subject, message=data.message)  # fmt: skip
     return Queued(task_id=task_id)
@@ -87,7 +101,7 @@ async def notify_user(
 async def broadcast(data: Notification, x_admin_token: str | None = Header(None)) -> Queued:
     """Notify every active user. Needs the `X-Admin-Token` header to equal `ADMIN_TOKEN`."""
     expected = get_settings().ADMIN_TOKEN
-    if expected is None:
+    if expected is None or not expected.get_secret_value():  # empty is off, never "no token"
         raise HTTPException(status.HTTP_403_FORBIDDEN, "broadcasts are off: set ADMIN_TOKEN")
     if not hmac.compare_digest((x_admin_token or "").encode(),
                                expected.get_secret_value().encode()):  # fmt: skip

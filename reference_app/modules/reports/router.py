@@ -10,6 +10,7 @@ from reference_app.infrastructure.database import get_request_session
 from reference_app.infrastructure.database.types import MAX_ROW_ID
 from reference_app.modules.reports import service
 from reference_app.modules.reports.schemas import ReportCreate, ReportQueued, ReportRead
+from reference_app.modules.reports.settings import get_reports_settings
 from reference_app.modules.reports.tasks import process_report_task
 from taskiq_extras.health import BrokerUnavailable, enqueue
 
@@ -23,6 +24,12 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 async def create_report(
     data: ReportCreate, request: Request, db: AsyncSession = Depends(get_request_session)
 ) -> ReportQueued:
+    most = get_reports_settings().REPORTS_MAX_DELAY_MS
+    if data.delay_ms > most:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"delay_ms may be at most {most} here (REPORTS_MAX_DELAY_MS)",
+        )
     # Choose the task id first, so the row knows it before any worker can pick the task up;
     # the broker's own generator makes it (ids that sort by time: brokers.py).
     task_id = process_report_task.broker.id_generator()
@@ -44,7 +51,8 @@ async def create_report(
         id=report.id,
         task_id=task.task_id,
         status=report.status,
-        status_url=str(request.url_for("get_report", report_id=report.id)),
+        # A path, not a URL built from the request's Host header, which the client chose.
+        status_url=request.app.url_path_for("get_report", report_id=report.id),
     )
 
 

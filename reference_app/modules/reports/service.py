@@ -40,6 +40,25 @@ async def update_fields(db: AsyncSession, report_id: int, values: dict[str, Any]
     await db.execute(update(Report).where(Report.id == report_id).values(**values))
 
 
+async def claim(db: AsyncSession, report: Report, task_id: str) -> bool:
+    """Start a run of ``report`` for the message ``task_id``: one UPDATE that one run wins.
+
+    A report still queued can be claimed by any message for it; one being processed only by
+    a new delivery of *its own* message (the broker gives a message to another worker when
+    the first one died). Each run also expects the ``runs`` count it read, so of two runs
+    that read the same row at once, only the first to write gets it.
+    """
+    mine = (Report.status == ReportStatus.QUEUED) | (
+        (Report.status == ReportStatus.PROCESSING) & (Report.task_id == task_id)
+    )
+    claimed = await db.execute(
+        update(Report)
+        .where(Report.id == report.id, Report.runs == report.runs, mine)
+        .values(status=ReportStatus.PROCESSING, runs=report.runs + 1, task_id=task_id)
+    )
+    return claimed.rowcount == 1
+
+
 async def mark_failed(db: AsyncSession, report_id: int, reason: str) -> None:
     await update_fields(
         db, report_id, {"status": ReportStatus.FAILED, "error": reason, "completed_at": utcnow()}

@@ -1,4 +1,4 @@
-"""The seed's ``process_report`` task, for real."""
+"""The ``process_report`` task of FastroAI's Background Tasks page, for real."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from taskiq import TaskiqDepends
+from taskiq import Context, TaskiqDepends
 
 from reference_app.infrastructure.taskiq import email_broker, register_task
 from reference_app.infrastructure.taskiq.deps import get_db_session
@@ -24,6 +24,7 @@ async def process_report_task(
     report_id: int,
     user_id: int | None = None,
     db: AsyncSession = TaskiqDepends(get_db_session),
+    context: Context = TaskiqDepends(),
 ) -> dict[str, Any]:
     """Process a report in the background."""
     report = await service.get(db, report_id)
@@ -32,9 +33,8 @@ async def process_report_task(
     if report.status == ReportStatus.COMPLETE:
         # Delivered again (at-least-once): the work is done, do not do it twice.
         return {"status": "processed", "report_id": report_id, "duplicate": True}
-    await service.update_fields(
-        db, report_id, {"status": ReportStatus.PROCESSING, "runs": report.runs + 1}
-    )
+    if not await service.claim(db, report, context.message.task_id):  # another run has it
+        return {"status": "skipped", "report_id": report_id, "duplicate": True}
     # Commit before the slow part: an open write transaction would hold SQLite's write lock
     # (and row locks elsewhere) for the whole task, and every other writer would wait.
     await db.commit()
