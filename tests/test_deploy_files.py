@@ -31,7 +31,7 @@ APP_PREFIXES = ("TASKIQ_", "DATABASE_", "SMTP_")
 APP_SERVICES = ("api", "worker")
 # Console scripts a command may start with, and the module that provides each.
 SCRIPTS = {"uvicorn": "uvicorn"}
-SUBSTITUTION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+SUBSTITUTION = re.compile(r"\$\{(\w+)(?::?-([^}]*)|:\?([^}]*))?\}")
 
 
 def compose() -> dict:
@@ -54,7 +54,17 @@ def with_defaults(env: dict[str, str]) -> dict[str, str]:
             resolved[name] = value
         elif match.group(2) is not None:
             resolved[name] = match.group(2)
+        elif match.group(3) is not None:  # required: compose stops until it is set
+            resolved[name] = f"a-value-the-operator-set-for-{match.group(1)}"
     return resolved
+
+
+def test_the_compose_file_has_no_default_secrets():
+    """A secret with a default in the compose file is a secret everyone who read it knows."""
+    for name, service in compose()["services"].items():
+        for key, value in environment(service).items():
+            if any(word in key for word in ("SECRET", "PASSWORD", "TOKEN")) and "${" in value:
+                assert ":-" not in value or value.endswith(":-}"), f"{name}: {key}={value}"
 
 
 def imported_names(argv: list[str]) -> list[str]:
