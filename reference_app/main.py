@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -24,6 +25,7 @@ from reference_app.infrastructure.database import (
     create_tables,
     probe_database,
 )
+from reference_app.infrastructure.http import LimitBodySize, validation_error_without_input
 from reference_app.infrastructure.security import require_admin
 from reference_app.infrastructure.taskiq import email_broker
 from reference_app.infrastructure.taskiq.brokers import start_broker
@@ -87,6 +89,8 @@ def _broker_type() -> str:
 def create_app() -> FastAPI:
     check_settings()  # every part's settings: a bad value is one line naming it
     app = FastAPI(title="Taskiq reference app", lifespan=lifespan)
+    app.add_middleware(LimitBodySize, max_bytes=get_app_settings().MAX_REQUEST_BYTES)
+    app.add_exception_handler(RequestValidationError, validation_error_without_input)
     # users asks for emails through an interface; the email feature provides it
     app.state.account_mailer = AccountEmails()
     app.include_router(reports_router)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reference_app.infrastructure.config import (
@@ -30,6 +30,8 @@ class AppSettings(BaseSettings):
 
     # the docs site, built by `make run` and served by the app at /guide/
     DOCS_SITE_DIR: Path = Path("./site")
+    # the largest request body the API reads (a report of 100,000 values fits); larger: 413
+    MAX_REQUEST_BYTES: int = Field(4 * 1024 * 1024, ge=1024)
     # --8<-- [end:app_settings]
 
 

@@ -9,51 +9,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import httpx
 import pytest
 
-from reference_app.infrastructure.config import ConfigurationError, get_settings
-from reference_app.modules.email.settings import get_email_settings
-from reference_app.modules.reports.settings import get_reports_settings
-from reference_app.modules.users.settings import get_users_settings
-from reference_app.settings import get_app_settings
+from reference_app.infrastructure.config import ConfigurationError
+from tests.security.conftest import LOCAL, REMOTE, STRONG, TOKEN, client
 from tests.support.processes import ROOT
-
-STRONG = "s" * 40
-TOKEN = "a-test-admin-token"
-LOCAL, REMOTE = ("127.0.0.1", 50000), ("203.0.113.5", 50000)
-
-
-def clear_settings() -> None:
-    for read in (get_settings, get_email_settings, get_users_settings, get_reports_settings,
-                 get_app_settings):  # fmt: skip
-        read.cache_clear()
-
-
-@pytest.fixture
-def app_with(monkeypatch, tmp_path):
-    """``app_with(**settings)``: a new app reading these settings (production by default)."""
-
-    def make(**settings: object):
-        base = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'app.db'}",
-                "MAIL_CATCHER_PATH": tmp_path / "mail.db", "TASKIQ_ENABLED": "false",
-                "DEV_MODE": "false", "SECRET_KEY": STRONG}  # fmt: skip
-        for name, value in {**base, **settings}.items():
-            monkeypatch.setenv(name, str(value))
-        if "ADMIN_TOKEN" not in settings:
-            monkeypatch.delenv("ADMIN_TOKEN", raising=False)
-        clear_settings()
-        from reference_app.main import create_app
-
-        return create_app()
-
-    yield make
-    clear_settings()
-
-
-def client(app, peer=LOCAL) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=peer),
-                             base_url="http://127.0.0.1:8000")  # fmt: skip
 
 
 # -- item 1: the mail catcher holds password-reset links -------------------------------------

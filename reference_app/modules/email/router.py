@@ -57,7 +57,7 @@ async def mailbox() -> str:
 
 # --8<-- [start:mail_message]
 @router.get("/{message_id}", response_class=HTMLResponse)
-async def mail_message(message_id: int) -> HTMLResponse:
+async def mail_message(message_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)]) -> HTMLResponse:
     message = await asyncio.to_thread(_store().get, message_id)
     if message is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no message {message_id}")

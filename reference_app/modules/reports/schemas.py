@@ -1,17 +1,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from reference_app.infrastructure.database.types import MAX_ROW_ID
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]  # NaN and Infinity: 422
 
 
 class ReportCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
-    values: list[float] = Field(default_factory=list, max_length=100_000)
+    values: list[FiniteFloat] = Field(default_factory=list, max_length=100_000)
     # Simulated heavy work, so that the demos and fault tests have something to interrupt.
     delay_ms: int = Field(0, ge=0, le=60_000)
-    user_id: int | None = None
+    user_id: int | None = Field(None, ge=1, le=MAX_ROW_ID)
 
 
 class ReportQueued(BaseModel):
