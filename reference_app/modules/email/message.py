@@ -70,7 +70,13 @@ def checked_address(addr: str, name: str | None = None, field: str = "to") -> Ad
         valid = validate_email(addr, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidEmailError(f"{field} address {addr!r} is not valid: {exc}") from None
-    return Address(addr_spec=valid.normalized, display_name=name or "")
+    if valid.ascii_email is None:  # a non-ASCII local part (josé@...) needs SMTPUTF8
+        raise InvalidEmailError(
+            f"{field} address {addr!r} has a non-ASCII local part: sending it needs SMTPUTF8, "
+            "which this sender does not use; this address fails alone"
+        )
+    # A non-ASCII domain travels as IDNA (exämple.com -> xn--exmple-cua.com): plain ASCII.
+    return Address(addr_spec=valid.ascii_email, display_name=name or "")
 
 
 # --8<-- [end:headers]
