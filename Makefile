@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint format docs docs-build worker notebooks clean bench bench-quick
+.PHONY: run test install lint format docs docs-build worker recipe notebooks clean bench bench-quick
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -28,6 +28,12 @@ TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+
+## make recipe NAME=<slug>: one recipe, as its page runs it, on a queue of its own (so the
+## worker of a `make run` beside it never takes its messages).
+recipe: $(STAMP)
+	@test -n "$(NAME)" -a -d "recipes/$(NAME)" || { echo "make recipe: NAME must be one of: $$(ls -d recipes/*/ | xargs -n1 basename | grep -v __pycache__ | tr '\n' ' ')"; exit 2; }
+	TASKIQ_QUEUE_NAME="$${TASKIQ_QUEUE_NAME:-recipe-$(NAME)}" $(BIN)/python -m recipes.$(NAME)
 
 ## make worker: worker processes only, configured by TASKIQ_* variables.
 worker: $(STAMP)

@@ -33,7 +33,10 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def chromium(tmp_path: Path, width: int = 1280, height: int = 900) -> Iterator[object]:
+def chromium(
+    tmp_path: Path, width: int = 1280, height: int = 900, offline: bool = False
+) -> Iterator[object]:
+    """``offline``: every request outside this machine goes to a proxy that is not there."""
     require_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -46,6 +49,8 @@ def chromium(tmp_path: Path, width: int = 1280, height: int = 900) -> Iterator[o
                  f"--user-data-dir={tmp_path / 'chromium-profile'}",
                  f"--window-size={width},{height}"):  # fmt: skip
         options.add_argument(flag)
+    if offline:  # loopback bypasses the proxy; anything else fails at once
+        options.add_argument("--proxy-server=http://127.0.0.1:9")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(
         options=options,
