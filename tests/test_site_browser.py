@@ -35,7 +35,8 @@ def site_url(tmp_path_factory):
 
 
 def concept_pages() -> list[str]:
-    pages = ["getting-started/", "brokers/", "workers/", "monitoring/"]
+    pages = ["getting-started/", "brokers/", "workers/", "monitoring/", "copy/", "beyond-stock/",
+             "security/", "configuration/"]  # fmt: skip
     pages += [f"recipes/{p.stem}/" for p in sorted((ROOT / "docs" / "recipes").glob("*.md"))]
     return pages
 
@@ -76,6 +77,12 @@ def test_each_concept_page_renders_with_highlighted_code(site_url, tmp_path, pag
         assert browser.find_elements(By.CSS_SELECTOR, "article h1")
         assert browser.find_elements(By.CSS_SELECTOR, "nav.md-nav")
         assert browser.find_elements(By.CSS_SELECTOR, ".highlight pre code span")
+        # At 1280 px nothing in a code block is cut off: long lines wrap.
+        cut = browser.execute_script(
+            "return [...document.querySelectorAll('.md-typeset pre > code')]"
+            ".filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent.slice(0, 80));"
+        )
+        assert cut == []
         if page.startswith(("recipes/define_tasks", "getting-started")):
             SHOTS.mkdir(parents=True, exist_ok=True)
             browser.save_screenshot(str(SHOTS / f"site-{Path(page).name or 'page'}.png"))
