@@ -67,7 +67,7 @@ async def send_through_the_routes(store: MailStore) -> None:
                 print("  refused before anything was queued")
                 for response in (one, many):
                     state = await wait_until_done(client, response.json()["status_url"])
-                    print(f"task {state['task_id'][:8]}: {state['sent']} sent, "
+                    print(f"task …{state['task_id'][-8:]}: {state['sent']} sent, "
                           f"{state['failed']} failed")  # fmt: skip
     received = sorted(store.list(), key=lambda m: m.id)
     print(f"the SMTP server received {len(received)} emails:")
