@@ -60,11 +60,12 @@ print(f"this notebook's files: {workdir}")
 # %% [markdown]
 # ## What this process registered
 #
-# Importing a task module registers its tasks. We import the registry recipe's module and
-# the `define_tasks` one, so that the table has more than two rows.
+# Importing a task module registers its tasks. We import the registry recipe's module and,
+# so that the table has more than two rows, the `enqueue` recipe's, whose two tasks call
+# `register_task` too.
 
 # %%
-import recipes.define_tasks.tasks
+import recipes.enqueue.tasks
 import recipes.registry.tasks  # noqa: F401  (imported for their registrations)
 from reference_app.infrastructure.taskiq.registry import registered_tasks, tasks_per_broker
 
@@ -136,8 +137,7 @@ answer.json()["tasks"][-2:]
 # A worker runs the two teams' tasks; each result carries its task's labels.
 
 # %%
-from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq import run_worker
+from reference_app.infrastructure.taskiq import email_broker, run_worker
 from taskiq_extras.processes import worker_process
 
 await email_broker.startup()
