@@ -30,10 +30,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## make recipe NAME=<slug>: one recipe, as its page runs it, on a queue of its own (so the
-## worker of a `make run` beside it never takes its messages).
+## worker of a `make run` beside it never takes its messages). Local development, like
+## `make run`: DEV_MODE=true (the default SECRET_KEY is accepted).
 recipe: $(STAMP)
 	@test -n "$(NAME)" -a -d "recipes/$(NAME)" || { echo "make recipe: NAME must be one of: $$(ls -d recipes/*/ | xargs -n1 basename | grep -v __pycache__ | tr '\n' ' ')"; exit 2; }
-	TASKIQ_QUEUE_NAME="$${TASKIQ_QUEUE_NAME:-recipe-$(NAME)}" $(BIN)/python -m recipes.$(NAME)
+	DEV_MODE="$${DEV_MODE:-true}" TASKIQ_QUEUE_NAME="$${TASKIQ_QUEUE_NAME:-recipe-$(NAME)}" \
+		$(BIN)/python -m recipes.$(NAME)
 
 ## make worker: worker processes only, configured by TASKIQ_* variables.
 worker: $(STAMP)

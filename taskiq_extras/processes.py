@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -37,9 +38,19 @@ def worker_process(
         stdout=subprocess.DEVNULL if quiet else None,
         start_new_session=True,  # its own process group: we stop all of it, and only it
     )
+    finished = threading.Event()
+
+    def report_early_exit() -> None:  # a worker that cannot start says so, not a later timeout
+        code = proc.wait()
+        if not finished.is_set() and code != 0:
+            print(f"worker_process: the worker exited with code {code} (its reason is above)",
+                  file=sys.stderr, flush=True)  # fmt: skip
+
+    threading.Thread(target=report_early_exit, daemon=True).start()
     try:
         yield proc
     finally:
+        finished.set()
         for signum, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
             try:
                 os.killpg(proc.pid, signum)

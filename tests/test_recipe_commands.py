@@ -63,7 +63,8 @@ def test_a_page_command_works_beside_the_running_app(page, line, tmp_path, start
     env = BrokerEnv("sqlite", tmp_path)
     start_worker(env, TASKIQ_QUEUE_NAME="taskiq")  # the app's worker, as `make run` starts it
     process_env = env.process_env()
-    process_env.pop("TASKIQ_QUEUE_NAME")  # as in a reader's shell: nothing set
+    for name in ("TASKIQ_QUEUE_NAME", "DEV_MODE"):  # as in a reader's shell: neither is set
+        process_env.pop(name)
     process_env["TASKIQ_RETRY_DELAY"] = "0.1"
     done = subprocess.run(["bash", "-c", line], cwd=ROOT, env=process_env,
                           capture_output=True, text=True, timeout=240)  # fmt: skip
