@@ -2,19 +2,67 @@
 
 The broker already carries taskiq's ``SmartRetryMiddleware`` (``build_broker`` adds it, with
 ``TASKIQ_RETRY_*`` settings), and it only retries tasks labelled ``retry_on_error=True``. So
-this module adds no middleware: a second retry middleware would retry every failure twice.
+this module adds no *retry* middleware: a second one would retry every failure twice. It adds
+a small logging one, so that a reader sees one line per attempt instead of tracebacks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from taskiq import TaskiqDepends
+from taskiq import TaskiqDepends, TaskiqMessage, TaskiqMiddleware, TaskiqResult
 
 from recipes.retries.models import Attempt, Charge
 from reference_app.infrastructure.taskiq import email_broker, register_task
 from reference_app.infrastructure.taskiq.deps import get_db_session
+
+logger = logging.getLogger("recipes.retries")
+
+
+# --8<-- [start:attempt_log]
+class AttemptLog(TaskiqMiddleware):
+    """One log line per failed attempt: which task, which attempt, why, and what comes next.
+
+    ``on_error`` notes the failure. If taskiq's retry middleware sends the task again, this
+    middleware sees it in ``pre_send`` (with its attempt number and delay) and writes the line;
+    if nothing was sent by ``post_execute``, the failure was the last one.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._failed: dict[str, str] = {}
+
+    def on_error(self, message: TaskiqMessage, result: TaskiqResult[Any], exc: BaseException):
+        attempt = int(message.labels.get("_retries", 0)) + 1
+        self._failed[message.task_id] = f"attempt {attempt} failed ({type(exc).__name__}: {exc})"
+
+    def pre_send(self, message: TaskiqMessage) -> TaskiqMessage:
+        failed = self._failed.pop(message.task_id, None)
+        if failed is not None:  # the retry of a failed attempt, on its way
+            delay = float(message.labels.get("delay", 0) or 0)
+            logger.warning("%s: %s; next try in %.1f s", message.task_name, failed, delay)
+        return message
+
+    def post_execute(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+        failed = self._failed.pop(message.task_id, None)
+        if failed is not None:  # nothing was sent again: that was the last try
+            logger.warning("%s: %s; no more tries", message.task_name, failed)
+
+
+class TracebacksAtDebug(logging.Filter):
+    """The line above says what failed; the full traceback only when the log is at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.exc_info or logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+email_broker.add_middlewares(AttemptLog())
+for noisy in ("taskiq.receiver.receiver", "taskiq.dependencies.ctx"):
+    logging.getLogger(noisy).addFilter(TracebacksAtDebug())
+# --8<-- [end:attempt_log]
 
 
 class PartnerUnavailableError(ConnectionError):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -10,6 +13,8 @@ from taskiq import InMemoryBroker, SmartRetryMiddleware
 
 from recipes.retries.tasks import charge_order, fetch_rates, sync_inventory
 from reference_app.infrastructure.database import create_engine_from_settings, create_tables
+from tests.support.brokers import BrokerEnv
+from tests.support.processes import ROOT
 from tests.support.producer import kick, producer
 from tests.support.recipes import run_recipe
 
@@ -52,6 +57,25 @@ def test_the_recipe_runs_as_a_reader_runs_it(broker_env):
     )
     assert counted == {"rates": (3, 1), "inventory": (3, 0), "upload": (1, 0)}
     assert len(rows(broker_env, "SELECT * FROM retries_charges")) == 1
+
+
+def test_a_reader_sees_one_line_per_failed_attempt_and_no_traceback(tmp_path):
+    env = BrokerEnv("sqlite", tmp_path)
+    done = subprocess.run([sys.executable, "-m", "recipes.retries"], cwd=ROOT,
+                          env=env.process_env(**FAST), capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = done.stdout + done.stderr
+    assert "Traceback" not in printed
+    failed = re.findall(r"(retries\.\w+): attempt (\d) failed .*; (next try in [\d.]+ s|no more)",
+                        printed)  # fmt: skip
+    assert sorted((task, attempt) for task, attempt, _ in failed) == [
+        ("retries.call_slow_service", "1"), ("retries.fetch_rates", "1"),
+        ("retries.fetch_rates", "2"), ("retries.parse_upload", "1"),
+        ("retries.sync_inventory", "1"), ("retries.sync_inventory", "2"),
+        ("retries.sync_inventory", "3"),
+    ]  # fmt: skip
+    assert len(printed.splitlines()) < 30
 
 
 async def test_a_flaky_task_is_retried_until_it_succeeds(broker_env, start_worker):
