@@ -206,6 +206,26 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
                 "not enqueued; start more workers or raise the limit."
             ) from None
 
+    async def startup(self) -> None:
+        await super().startup()
+        if self.is_worker_process:
+            await self._warn_if_not_persistent()
+
+    async def _warn_if_not_persistent(self) -> None:
+        """One warning when Redis keeps nothing on disk: a restart then loses every queued
+        task (nothing on our side can bring them back). Managed servers may refuse CONFIG."""
+        try:
+            async with Redis(connection_pool=self.connection_pool) as redis:
+                aof = (await redis.config_get("appendonly")).get("appendonly")
+                rdb = (await redis.config_get("save")).get("save")
+        except Exception:  # CONFIG disabled, or not allowed: nothing to say
+            return
+        if _text(aof or "") == "no" and not _text(rdb or "").strip():
+            logger.warning(
+                "This Redis keeps nothing on disk (appendonly no, no save points): a restart "
+                "of Redis loses every queued task. Run it with --appendonly yes."
+            )
+
     async def shutdown(self) -> None:
         await self._outbox.flush()
         if self._renewer is not None:

@@ -61,6 +61,9 @@ def _redis_broker(settings: Settings) -> AsyncBroker:
         # A message a worker took and never acknowledged is given to another after this.
         "idle_timeout": int(settings.TASKIQ_LEASE_SECONDS * 1000),
         "xread_count": read_batch(settings),
+        # A consumer group made again (after a Redis restart) starts at the stream's first
+        # entry, not at `$`: entries added before it existed are read, not skipped.
+        "consumer_id": "0",
     }
     if settings.TASKIQ_EXTRAS:  # extras: bounded stream, dead letters, faster reclaim
         from taskiq_extras.redis_broker import ReliableRedisStreamBroker as RedisStreamBroker
