@@ -100,3 +100,10 @@ def test_tls_is_a_setting_for_both_servers():
     assert s.broker_location().startswith("rabbitmq at amqps://")
     assert settings().redis_url().startswith("redis://")
     assert settings().rabbitmq_connection_kwargs()["ssl"] is False
+
+
+def test_the_rabbitmq_heartbeat_reaches_the_connection():
+    """A vanished worker host is noticed after about two missed heartbeats: the setting must
+    reach the AMQP connection (aiormq's own default is 60 s)."""
+    assert settings().rabbitmq_connection_kwargs()["heartbeat"] == 10
+    assert settings(TASKIQ_RABBITMQ_HEARTBEAT=3).rabbitmq_connection_kwargs()["heartbeat"] == 3

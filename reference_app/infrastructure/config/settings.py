@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     TASKIQ_RABBITMQ_TLS: bool = False  # amqps: TLS to RabbitMQ (usually port 5671)
     TASKIQ_RABBITMQ_EXCHANGE: str = "taskiq"
     TASKIQ_RABBITMQ_PREFETCH: int | None = Field(None, ge=1)  # unset: the worker concurrency
+    # s between AMQP heartbeats: a worker host that vanishes (no socket close) is noticed after
+    # about 2 missed beats, and its unacknowledged messages go to another worker
+    TASKIQ_RABBITMQ_HEARTBEAT: int = Field(10, ge=1, le=600)
 
     # delivery: a message a worker took but never acknowledged comes back after this long
     TASKIQ_LEASE_SECONDS: float = Field(60.0, gt=0)
@@ -114,6 +117,7 @@ class Settings(BaseSettings):
             "password": self.TASKIQ_RABBITMQ_PASSWORD.get_secret_value(),
             "virtualhost": self.TASKIQ_RABBITMQ_VHOST,
             "ssl": self.TASKIQ_RABBITMQ_TLS,
+            "heartbeat": self.TASKIQ_RABBITMQ_HEARTBEAT,
         }
 
     def broker_location(self) -> str:
