@@ -1,6 +1,6 @@
 """Core (stock taskiq): the task registry: which tasks exist, on which broker, from which module.
 
-``register_task(name, broker_name, task)`` is the seed's call. It refuses a second, different
+``register_task(name, broker_name, task)`` is FastroAI's call. It refuses a second, different
 function under a name already taken on the same broker, at import time, because taskiq itself
 would silently let the last import win and a worker would run the wrong code.
 """
@@ -83,7 +83,7 @@ def registered_tasks(broker_name: str | None = None) -> list[RegisteredTask]:
 
 
 def tasks_per_broker() -> dict[str, int]:
-    """The statistic the seed promises: how many tasks each broker carries."""
+    """How many tasks each broker carries."""
     return dict(Counter(t.broker_name for t in _REGISTRY.values()))
 
 

@@ -1,1 +1,1 @@
-"""Email: the seed's seven email tasks, sent over SMTP, once each; and the local mail catcher."""
+"""Email: the seven email tasks of FastroAI's Background Tasks page, and a mail catcher."""

@@ -1,4 +1,4 @@
-"""The seed's seven email tasks.
+"""The seven email tasks of FastroAI's Background Tasks page.
 
 Each one builds the emails and hands them to ``service.send_batch`` (one email) or
 ``service.send_batches`` (many), which record every email in ``email_deliveries`` under an

@@ -1,1 +1,1 @@
-"""Reports: the seed's ``process_report`` example as a real feature."""
+"""Reports: FastroAI's ``process_report`` example, as a real feature."""
