@@ -74,6 +74,9 @@ def case_env(case: Case, queue: str, tmp: Path) -> dict[str, str]:
         "BENCH_AMQP_URL": AMQP_URL,
         "BENCH_HUEY_PATH": str(tmp / "huey.db"),
         "BENCH_CASE": "ours",
+        # A benchmark on this machine: development mode (the app refuses its default
+        # SECRET_KEY otherwise; nothing here signs a link anyone follows).
+        "DEV_MODE": "true",
         # The reference app's settings, as a reader would set them for a busy worker:
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'app.db'}",
         "TASKIQ_BROKER_TYPE": case.broker if case.broker != "none" else "sqlite",

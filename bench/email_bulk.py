@@ -129,6 +129,7 @@ def run_one(recipients: int, concurrency: int, batch: int) -> dict:
             "EMAIL_CONCURRENCY": str(concurrency),
             "EMAIL_BATCH_SIZE": str(batch),
             "TASKIQ_RUNS_ENABLED": "true",
+            "DEV_MODE": "true",  # a benchmark on this machine: the default SECRET_KEY is fine
         }  # fmt: skip
         make_database(tmp_path / "app.db", env, recipients)
         worker = subprocess.Popen(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ def test_bench_quick_runs_and_writes_its_json(tmp_path: Path) -> None:
         [sys.executable, "-m", "bench.run", "--quick", "--only", "sqlite,inmemory,layers",
          "--out", str(out)],
         cwd=ROOT, timeout=240, capture_output=True, text=True,
+        env={k: v for k, v in os.environ.items() if k != "DEV_MODE"},  # as from a shell
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(out.read_text())
