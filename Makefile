@@ -37,9 +37,10 @@ recipe: $(STAMP)
 	DEV_MODE="$${DEV_MODE:-true}" TASKIQ_QUEUE_NAME="$${TASKIQ_QUEUE_NAME:-recipe-$(NAME)}" \
 		$(BIN)/python -m recipes.$(NAME)
 
-## make worker: worker processes only, configured by TASKIQ_* variables.
+## make worker: worker processes only, configured by TASKIQ_* variables. Local development,
+## like `make run` (DEV_MODE=true); on a server run the launcher itself (deploy/).
 worker: $(STAMP)
-	$(BIN)/python -m reference_app.infrastructure.taskiq.run_worker
+	DEV_MODE="$${DEV_MODE:-true}" $(BIN)/python -m reference_app.infrastructure.taskiq.run_worker
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

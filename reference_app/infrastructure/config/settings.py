@@ -73,7 +73,7 @@ class Settings(BaseSettings):
 
     # --- local development: the default SECRET_KEY is allowed, the mail catcher is served at
     # /mail and admin pages open without a token, both to this machine's own connections only.
-    # `make run`, `make recipe` and the tests set it; nothing else: a copied starter is safe.
+    # The `make` commands and the tests set it; nothing else: a copied starter is safe.
     DEV_MODE: bool = False
     # the token of admin endpoints (/tasks, dead letters, notifications); unset or empty: off
     # (with DEV_MODE, this machine's own connections need none)
