@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reference_app.modules.email import ratelimit
-from reference_app.modules.email.ratelimit import SlidingWindowLimiter
+from reference_app.infrastructure import ratelimit
+from reference_app.infrastructure.ratelimit import SlidingWindowLimiter
 from tests.support.brokers import BrokerEnv
 from tests.support.processes import free_port
 

@@ -8,37 +8,11 @@ shared store (Redis) for a strict limit across processes.
 from __future__ import annotations
 
 import math
-import time
-from collections import OrderedDict, deque
 
 from fastapi import HTTPException, Request, status
 
+from reference_app.infrastructure.ratelimit import SlidingWindowLimiter
 from reference_app.modules.email.settings import get_email_settings
-
-MAX_KEYS = 50_000  # bounded memory: the least recently seen keys are forgotten first
-
-
-class SlidingWindowLimiter:
-    def __init__(self) -> None:
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def retry_after(self, key: str, limit: int, window: float) -> float | None:
-        """Record a hit for ``key``; None if allowed, else seconds until the next is."""
-        now = time.monotonic()
-        hits = self._hits.pop(key, None) or deque()
-        while hits and hits[0] <= now - window:
-            hits.popleft()
-        self._hits[key] = hits  # most recently seen last
-        if len(self._hits) > MAX_KEYS:
-            self._hits.popitem(last=False)
-        if len(hits) >= limit:
-            return hits[0] + window - now
-        hits.append(now)
-        return None
-
-    def clear(self) -> None:
-        self._hits.clear()
-
 
 LIMITER = SlidingWindowLimiter()
 

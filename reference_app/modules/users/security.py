@@ -7,6 +7,7 @@ breaks the signature; a token older than its max age is refused, even if the sig
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -33,6 +34,22 @@ def verify_password(password: str, stored: str | None) -> bool:
         password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32
     )
     return hmac.compare_digest(digest.hex(), expected)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of no one's password, made once: checked when there is no real one to check."""
+    return hash_password(os.urandom(16).hex())
+
+
+def check_password(password: str, stored: str | None) -> bool:
+    """``verify_password``, with the same work when there is no hash to check (no such
+    account, or one without a password): how long a login takes says nothing about who
+    has an account."""
+    if not stored or not stored.startswith("scrypt$"):
+        verify_password(password, dummy_hash())
+        return False
+    return verify_password(password, stored)
 
 
 def password_fingerprint(password_hash: str | None) -> str:

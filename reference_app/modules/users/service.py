@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reference_app.modules.users.models import User
@@ -19,7 +20,11 @@ async def create(db: AsyncSession, *, email: str, name: str, password_hash: str 
         raise EmailTakenError(f"{email} is already signed up")
     user = User(email=email.lower(), name=name, password_hash=password_hash)
     db.add(user)
-    await db.commit()
+    try:
+        await db.commit()
+    except IntegrityError:  # signed up by another request between our check and our insert
+        await db.rollback()
+        raise EmailTakenError(f"{email} is already signed up") from None
     return user
 
 
@@ -36,9 +41,23 @@ async def mark_verified(db: AsyncSession, user_id: int) -> None:
     await db.commit()
 
 
-async def set_password_hash(db: AsyncSession, user_id: int, password_hash: str) -> None:
-    await db.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+async def replace_password_hash(
+    db: AsyncSession, user_id: int, old_hash: str | None, new_hash: str
+) -> bool:
+    """Set the new hash only if the old one is still there; False if it changed meanwhile.
+
+    One conditional UPDATE: of two requests with the same reset link, the database lets one
+    change the row, and the other finds the old hash gone (0 rows), however close they come.
+    """
+    unchanged = User.password_hash.is_(None) if old_hash is None else User.password_hash == old_hash
+    result = await db.execute(
+        update(User)
+        .where(User.id == user_id, unchanged)
+        .values(password_hash=new_hash)
+        .execution_options(synchronize_session=False)
+    )
     await db.commit()
+    return result.rowcount == 1
 
 
 # --8<-- [start:active_batches]
