@@ -16,11 +16,17 @@ not know: both would come straight back to the dead letters.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import from_json
 from taskiq import AsyncBroker, BrokerMessage
+
+# A letter's payload may be anything a producer (or an attacker) put on the queue: a huge
+# body, or JSON nested 100,000 deep, which `json.loads` answers with a RecursionError. To
+# find its task id and name we read only its first bytes, with pydantic-core's parser, which
+# refuses more than 200 levels of nesting with a ValueError instead of recursing.
+_SCANNED_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,13 @@ class DeadLetter:
         task_name: str | None = None,
         deliveries: int | None = None,
     ) -> DeadLetter:
-        """Task id and name, when the broker did not keep them, come from the payload."""
+        """Task id and name, when the broker did not keep them, come from the payload
+        (its first ``_SCANNED_BYTES``, parsed with a bound on nesting)."""
+        truncated = len(payload) > _SCANNED_BYTES
         try:
-            decoded = json.loads(payload)
-        except ValueError:
+            # A cut payload is read as far as it goes (a string cut short is left out).
+            decoded = from_json(payload[:_SCANNED_BYTES], allow_partial=truncated)
+        except (ValueError, RecursionError):
             decoded = None
         if isinstance(decoded, dict):
             task_id = task_id or _text_or_none(decoded.get("task_id"))
@@ -56,7 +65,9 @@ class DeadLetter:
         return cls(letter_id, task_id, task_name, payload, reason, deliveries)
 
     def as_dict(self, payload_chars: int = 2000) -> dict[str, Any]:
-        text = self.payload.decode("utf-8", errors="replace")
+        """For display: the payload as text, never parsed, cut to ``payload_chars``."""
+        head = self.payload[: payload_chars * 4]  # a UTF-8 character takes at most 4 bytes
+        text = head.decode("utf-8", errors="replace")
         return {
             "id": self.id,
             "task_id": self.task_id,
@@ -64,7 +75,7 @@ class DeadLetter:
             "reason": self.reason,
             "deliveries": self.deliveries,
             "payload": text[:payload_chars],
-            "payload_truncated": len(text) > payload_chars,
+            "payload_truncated": len(text) > payload_chars or len(self.payload) > len(head),
         }
 
 

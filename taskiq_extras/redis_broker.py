@@ -12,7 +12,8 @@ taskiq-redis 1.2.4's ``RedisStreamBroker.listen``:
 Ours reclaims on a timer whether or not new work arrives, uses no lock (``XAUTOCLAIM`` is
 atomic: two workers never get the same pending message), reads one message per slot (so a
 stopping worker holds nothing it has not started), and moves a message that keeps coming back
-to a dead-letter stream.
+to a dead-letter stream; so is, at once, an entry without the ``data`` field every producer
+writes (taskiq-redis raises ``KeyError`` on it, in every worker that reads it, forever).
 
 Two more things a stream needs to be safe as a queue:
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -96,6 +98,28 @@ for _, data in ipairs(due) do
 end
 return #due
 """
+
+
+def _lossy(value: Any) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+_SHOWN_FIELDS, _SHOWN_BYTES = 20, 4096  # what a dead letter keeps of an entry without data
+
+
+def _without_data(fields: dict[Any, Any]) -> tuple[bytes, str]:
+    """An entry no taskiq producer wrote: what it held (as JSON text, each value cut to
+    ``_SHOWN_BYTES``) for its dead letter, and the reason."""
+    shown = {
+        _lossy(name)[:200]: _lossy(value[:_SHOWN_BYTES] if isinstance(value, bytes) else value)
+        for name, value in list(fields.items())[:_SHOWN_FIELDS]
+    }
+    names = ", ".join(json.dumps(name) for name in list(shown)[:5])
+    reason = (
+        f"stream entry without a data field (its fields: {names or 'none'}): no taskiq "
+        "producer wrote it, there is nothing to run"
+    )
+    return json.dumps(shown).encode(), reason
 
 
 def _dead_letter(entry_id: bytes, fields: dict[bytes, bytes]) -> DeadLetter:
@@ -337,7 +361,11 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
             noack=False,
         )
         for stream, entries in fetched or []:
-            messages += [self._message(stream, msg_id, fields) for msg_id, fields in entries]
+            for msg_id, fields in entries:
+                if b"data" not in (fields or {}):
+                    await self._set_aside(redis, stream, msg_id, *_without_data(fields or {}))
+                    continue
+                messages.append(self._message(stream, msg_id, fields))
         return messages
 
     # --8<-- [end:listen]
@@ -372,22 +400,42 @@ class ReliableRedisStreamBroker(RedisStreamBroker):
         for msg_id, fields in entries:
             if fields is None:
                 continue
+            if b"data" not in fields:  # set aside at its first delivery, whatever the count
+                await self._set_aside(redis, self.queue_name, msg_id, *_without_data(fields))
+                continue
             pending = await redis.xpending_range(
                 self.queue_name, self.consumer_group_name, min=msg_id, max=msg_id, count=1
             )
             deliveries = pending[0]["times_delivered"] if pending else 1
             if deliveries > self.max_deliveries:
-                await self._store_dead_letter(
+                await self._set_aside(
                     redis,
+                    self.queue_name,
+                    msg_id,
                     fields[b"data"],
                     f"delivered {deliveries - 1} times without an acknowledgement "
                     f"(max_deliveries={self.max_deliveries})",
                 )
-                await redis.xack(self.queue_name, self.consumer_group_name, msg_id)
                 continue
             logger.warning("Reclaimed message %s (delivery %d).", msg_id, deliveries)
             messages.append(self._message(self.queue_name, msg_id, fields))
         return messages
+
+    async def _set_aside(
+        self, redis: Redis, stream: Any, msg_id: bytes, data: bytes, reason: str
+    ) -> None:
+        """Dead-letter an entry and acknowledge it in one MULTI/EXEC: stored exactly once,
+        and never delivered again."""
+        pipe = redis.pipeline(transaction=True)
+        pipe.xadd(
+            self.dead_letter_stream,
+            {b"data": data, b"reason": reason.encode()},
+            maxlen=self.maxlen,
+            approximate=True,
+        )
+        pipe.xack(stream, self.consumer_group_name, msg_id)
+        await pipe.execute()
+        logger.error("Message %s moved to %s: %s", _lossy(msg_id), self.dead_letter_stream, reason)
 
     async def _store_dead_letter(self, redis: Redis, data: bytes, reason: str) -> None:
         await redis.xadd(
