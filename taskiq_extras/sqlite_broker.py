@@ -88,7 +88,7 @@ UPDATE taskiq_messages
  WHERE id IN (SELECT id FROM taskiq_messages
                WHERE queue = :queue AND lease_until <= :now
                ORDER BY lease_until, id LIMIT :batch)
-RETURNING id, CAST(payload AS BLOB), typeof(payload), deliveries
+RETURNING id, task_id, CAST(payload AS BLOB), typeof(payload), deliveries
 """
 # --8<-- [end:claim]
 # Dead letters as bytes too (a row may hold TEXT that is not UTF-8): decoded with replacement.
@@ -148,6 +148,10 @@ class SQLiteBroker(AsyncBroker):
         self._db: aiosqlite.Connection | None = None
         # Messages handed to taskiq and not yet acked: one task renews all their leases.
         self._running: set[int] = set()
+        # Of those, which message carries which task: its result and its ack share a commit.
+        self._message_of: dict[str, int] = {}
+        self._task_of: dict[int, str] = {}
+        self._acked_with_result: set[int] = set()
         self._renewer: asyncio.Task[None] | None = None
         # Enqueues, claims, acks and results: short write transactions on the event loop
         # (see ``SQLiteWriter``); reads and the rarer writes go through aiosqlite.
@@ -226,7 +230,7 @@ class SQLiteBroker(AsyncBroker):
 
     # -- consumer side --------------------------------------------------------------------
     async def listen(self) -> AsyncGenerator[NackableMessage, None]:
-        held: list[tuple[int, bytes]] = []  # claimed, not yet handed to taskiq
+        held: list[tuple[int, str, bytes]] = []  # claimed, not yet handed to taskiq
         try:
             while True:
                 if not held:
@@ -234,8 +238,9 @@ class SQLiteBroker(AsyncBroker):
                     if not held:
                         await asyncio.sleep(self.poll_interval)
                         continue
-                message_id, payload = held.pop(0)
+                message_id, task_id, payload = held.pop(0)
                 self._running.add(message_id)
+                self._message_of[task_id], self._task_of[message_id] = message_id, task_id
                 if self._renewer is None or self._renewer.done():
                     self._renewer = asyncio.create_task(self._renew_forever())
                 yield NackableMessage(
@@ -247,12 +252,12 @@ class SQLiteBroker(AsyncBroker):
             if held and self._db is not None:
                 # Shutting down: hand back what we claimed but never started.
                 with contextlib.suppress(Exception):
-                    await self._release([message_id for message_id, _ in held])
+                    await self._release([message_id for message_id, _, _ in held])
 
-    async def _claim(self) -> list[tuple[int, bytes]]:
+    async def _claim(self) -> list[tuple[int, str, bytes]]:
         rows = await self._write(self._claim_rows)
         claimed = []
-        for message_id, payload, storage, deliveries in sorted(rows):
+        for message_id, task_id, payload, storage, deliveries in sorted(rows):
             if storage != "blob":  # not from `kick`: maybe runnable, but no producer sent it
                 await self._move_to_dead_letters(
                     message_id,
@@ -269,24 +274,40 @@ class SQLiteBroker(AsyncBroker):
                     "outlived its lease each time",
                 )
                 continue
-            claimed.append((message_id, bytes(payload)))
+            claimed.append((message_id, task_id, bytes(payload)))
         return claimed
 
-    async def _ack(self, message_id: int) -> None:
+    def _forget(self, message_id: int) -> None:
         self._running.discard(message_id)
+        task_id = self._task_of.pop(message_id, None)
+        if task_id is not None:
+            self._message_of.pop(task_id, None)
+
+    async def _ack(self, message_id: int) -> None:
+        self._forget(message_id)
+        if message_id in self._acked_with_result:  # already gone, with its task's result
+            self._acked_with_result.discard(message_id)
+            return
         await self._outbox.submit(("ack", message_id))
 
     # --8<-- [start:store_result]
     async def store_result(self, task_id: str, payload: str, expires_at: float) -> None:
         """Store a task's result with the next group write; return once it is committed.
 
-        Results that arrive while a write is in flight go out together in the next one, with
-        the acknowledgements queued by then (the result rows in, the message rows out): a busy
-        worker pays one commit for many tasks. Returning only after the commit means a reader
-        sees the result as soon as ``set_result`` returns; the ack that taskiq sends next
-        follows in a later write, so a worker that dies in between runs the task again.
+        The result goes in the same transaction as the deletion of the task's message (the
+        ack that taskiq sends right after is then a no-op): one commit for both, a result
+        never stored without its ack nor the reverse, and a reader sees the result as soon
+        as ``set_result`` returns. Results and acks that arrive while a write is in flight
+        share the next one: a busy worker pays one commit for many tasks.
         """
-        await self._outbox.submit(("result", task_id, payload, expires_at))
+        message_id = self._message_of.get(task_id)
+        writes = [self._outbox.submit_nowait(("result", task_id, payload, expires_at))]
+        if message_id is not None and message_id in self._running:
+            writes.append(self._outbox.submit_nowait(("ack", message_id)))  # same batch
+        await asyncio.gather(*writes)
+        if len(writes) == 2:
+            self._forget(message_id)
+            self._acked_with_result.add(message_id)
 
     async def _write_outbox(self, items: list[tuple[Any, ...]]) -> None:
         await self._write(self._write_batch, items)
@@ -319,7 +340,10 @@ class SQLiteBroker(AsyncBroker):
 
     async def _nack(self, message_id: int) -> None:
         """Give a message back at once (its delivery still counts toward max_deliveries)."""
-        self._running.discard(message_id)
+        self._forget(message_id)
+        if message_id in self._acked_with_result:  # its result is stored: nothing to give back
+            self._acked_with_result.discard(message_id)
+            return
         await self.db.execute(
             "UPDATE taskiq_messages SET lease_until = 0 WHERE id = ? AND claimed_by = ?",
             (message_id, self.consumer),

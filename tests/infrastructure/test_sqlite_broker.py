@@ -225,7 +225,9 @@ async def with_results(open_broker, **kwargs) -> tuple[SQLiteBroker, list[list[s
     return broker, record_outbox_writes(broker)
 
 
-async def test_a_result_is_readable_as_soon_as_set_result_returns(open_broker):
+async def test_a_result_and_its_ack_are_one_commit_readable_when_set_result_returns(
+    open_broker,
+):
     worker, writes = await with_results(open_broker)
     web = await open_broker()  # another process's view of the file, e.g. the API's
     web_results = SQLiteResultBackend(web)
@@ -233,11 +235,10 @@ async def test_a_result_is_readable_as_soon_as_set_result_returns(open_broker):
     taken = await next_message(worker)
     # What taskiq does: store the result, then ack.
     await worker.result_backend.set_result("id-1", ok_result(41))
-    assert (await web_results.get_result("id-1")).return_value == 41  # before the ack
-    assert await web.pending() == 1
-    await taken.ack()
-    assert writes == [["result"], ["ack"]]
-    assert await web.pending() == 0
+    assert (await web_results.get_result("id-1")).return_value == 41  # readable at once
+    assert await web.pending() == 0  # and its message went with it, in the same commit
+    await taken.ack()  # nothing left to do
+    assert writes == [["result", "ack"]]
 
 
 async def test_a_result_that_cannot_be_stored_leaves_its_message_in_the_queue(open_broker):
