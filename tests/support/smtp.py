@@ -60,10 +60,11 @@ class RecordingHandler:
 
 
 class SmtpServer:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, smtputf8: bool = False) -> None:
         self.port = port
         self.handler = RecordingHandler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port,
+                                     enable_SMTPUTF8=smtputf8)  # fmt: skip
 
     def start(self) -> SmtpServer:
         self.controller.start()
@@ -87,8 +88,8 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_server(port: int | None = None) -> Iterator[SmtpServer]:
-    server = SmtpServer(port or free_port()).start()
+def smtp_server(port: int | None = None, smtputf8: bool = False) -> Iterator[SmtpServer]:
+    server = SmtpServer(port or free_port(), smtputf8).start()
     try:
         yield server
     finally:

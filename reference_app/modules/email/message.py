@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from email import policy
 from email.charset import QP, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -21,6 +22,7 @@ class InvalidEmailError(ValueError):
 
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SPECIALS = re.compile(r'[()<>@,;:\\".\[\]]')  # a display name with one of these is quoted
 
 # --8<-- [start:templates]
 templates = Environment(
@@ -58,8 +60,19 @@ class Address:
     def domain(self) -> str:
         return self.addr_spec.rpartition("@")[2]
 
+    @property
+    def needs_smtputf8(self) -> bool:
+        """A non-ASCII local part (josé@...): only a server that offers SMTPUTF8 takes it."""
+        return not self.addr_spec.isascii()
+
     def header(self) -> str:
-        """``Name <address>``; a non-ASCII name is encoded (RFC 2047), quotes are escaped."""
+        """``Name <address>``; a non-ASCII name is encoded (RFC 2047), quotes are escaped.
+        A non-ASCII address stays UTF-8 (its message is sent with SMTPUTF8)."""
+        if self.needs_smtputf8:  # formataddr() and Address() refuse a non-ASCII local part
+            name = self.display_name
+            if name and SPECIALS.search(name):
+                name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return f"{name} <{self.addr_spec}>" if name else self.addr_spec
         return formataddr((self.display_name, self.addr_spec), charset="utf-8")
 
 
@@ -70,12 +83,9 @@ def checked_address(addr: str, name: str | None = None, field: str = "to") -> Ad
         valid = validate_email(addr, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidEmailError(f"{field} address {addr!r} is not valid: {exc}") from None
-    if valid.ascii_email is None:  # a non-ASCII local part (josé@...) needs SMTPUTF8
-        raise InvalidEmailError(
-            f"{field} address {addr!r} has a non-ASCII local part: sending it needs SMTPUTF8, "
-            "which this sender does not use; this address fails alone"
-        )
-    # A non-ASCII domain travels as IDNA (exämple.com -> xn--exmple-cua.com): plain ASCII.
+    if valid.ascii_email is None:  # a non-ASCII local part (josé@...): sent with SMTPUTF8
+        return Address(addr_spec=valid.normalized, display_name=name or "")
+    # A non-ASCII domain alone travels as IDNA (exämple.com -> xn--exmple-cua.com): ASCII.
     return Address(addr_spec=valid.ascii_email, display_name=name or "")
 
 
@@ -91,6 +101,8 @@ def parse_sender(value: str) -> Address:
 # Quoted-printable UTF-8 bodies: readable in the raw message, and 7-bit safe for any server.
 UTF8_QP = Charset("utf-8")
 UTF8_QP.body_encoding = QP
+# Headers left in UTF-8, for a message to a non-ASCII address (sent with SMTPUTF8).
+SMTPUTF8_LINES = policy.SMTPUTF8.clone(linesep="\r\n")
 
 
 def _encoded(value: str) -> str:
@@ -115,14 +127,17 @@ def build_message(
     """
     sender_address = parse_sender(sender)
     recipient = checked_address(to, to_name)
-    plain = MIMEText(text, "plain", UTF8_QP)  # text/plain first: the fallback
+    utf8 = {"policy": SMTPUTF8_LINES} if recipient.needs_smtputf8 else {}
+    plain = MIMEText(text, "plain", UTF8_QP, **utf8)  # text/plain first: the fallback
     if html is None:
         message: MIMEMultipart | MIMEText = plain
     else:
-        message = MIMEMultipart("alternative", _subparts=[plain, MIMEText(html, "html", UTF8_QP)])
+        html_part = MIMEText(html, "html", UTF8_QP, **utf8)
+        message = MIMEMultipart("alternative", _subparts=[plain, html_part], **utf8)
     message["From"] = sender_address.header()
     message["To"] = recipient.header()
-    message["Subject"] = _encoded(header_text("subject", subject))
+    subject = header_text("subject", subject)
+    message["Subject"] = subject if utf8 else _encoded(subject)
     # The same email sent again (it should not be, but see docs) carries the same Message-ID.
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
     message["Message-ID"] = f"<{digest}@{sender_address.domain}>"

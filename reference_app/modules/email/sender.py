@@ -85,9 +85,16 @@ async def transmit(
 ) -> None:
     """Send ``message``; ``commit_sent`` records it as sent once the server accepted it."""
     sender, recipient = envelope(message)
+    utf8 = not recipient.isascii()
+    if utf8 and not smtp.supports_extension("smtputf8"):
+        raise PermanentSMTPError(
+            f"{recipient!r} has a non-ASCII local part and the SMTP server does not offer "
+            "SMTPUTF8: this address fails alone"
+        )
+    encoding = {"encoding": "utf-8", "options": ["SMTPUTF8"]} if utf8 else {}
     try:
-        await smtp.mail(sender)
-        await smtp.rcpt(recipient)
+        await smtp.mail(sender, **encoding)
+        await smtp.rcpt(recipient, encoding="utf-8" if utf8 else "ascii")
         start = await smtp.execute_command(b"DATA")
     except SMTPResponseException as exc:
         await _reset(smtp)  # the connection stays usable for the next recipient
@@ -95,7 +102,7 @@ async def transmit(
     if start.code != 354:
         await _reset(smtp)
         raise _refused(SMTPResponseException(start.code, start.message))
-    payload = message.as_bytes(policy=SMTP_LINES)
+    payload = message.as_bytes(policy=message.policy if utf8 else SMTP_LINES)
     payload = _LEADING_DOT.sub(b"..", payload.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     if not payload.endswith(b"\r\n"):
         payload += b"\r\n"
