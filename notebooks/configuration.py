@@ -18,9 +18,11 @@
 # %% [markdown]
 # # Configuration
 #
-# Every setting lives in one pydantic-settings class
+# The task queue's settings (`TASKIQ_*`, `DATABASE_URL`) live in one pydantic-settings class
 # (`reference_app/infrastructure/config/settings.py`), read from the environment and a
-# `.env` file by `get_settings()`. One variable, `TASKIQ_BROKER_TYPE`, picks the broker:
+# `.env` file by `get_settings()`; each feature reads its own the same way (the users
+# feature's `SECRET_KEY` in `modules/users/settings.py`, for example). One variable,
+# `TASKIQ_BROKER_TYPE`, picks the broker:
 # `sqlite` (the default, no server), `redis` or `rabbitmq`. The web process and its workers
 # read the same variables, which is how they find the same queue. This notebook uses the
 # `configuration` recipe (`recipes/configuration/`).
@@ -28,34 +30,16 @@
 # %% [markdown]
 # ## Setup: this notebook's own database and queue
 #
-# Settings are read from the environment **once**, on the first import of `reference_app`,
-# and the worker process started below inherits this environment. So this first cell points
-# the app's database and the SQLite queue at a fresh temporary folder *before* importing
-# anything from `reference_app`: the notebook never touches `var/`, and every run starts
-# empty. `cleanup` stops what we start (the worker, the folder) in the last cell, and also
-# if a cell fails: when the kernel exits, or when Jupyter stops it with SIGTERM (a kernel
-# that still holds the broker's connection does not exit by itself, so Jupyter sends one).
+# `setup()` (`notebooks/nbsetup.py`) points the app's database and SQLite queue at a fresh
+# temporary folder, with `DEV_MODE=true` (local development), and returns `cleanup`, which
+# stops what we start (the worker, the folder) at the end, even if a cell fails. It runs
+# before any import from `reference_app`: settings are read from the environment once per
+# process, and the worker started below inherits this environment.
 
 # %%
-import atexit
-import os
-import shutil
-import signal
-import tempfile
-from contextlib import ExitStack
+from nbsetup import setup
 
-workdir = tempfile.mkdtemp(prefix="nb-configuration-")
-os.environ.update(
-    TASKIQ_ENABLED="true",
-    TASKIQ_BROKER_TYPE="sqlite",  # the embedded broker: no server
-    TASKIQ_SQLITE_PATH=f"{workdir}/taskiq-broker.db",
-    DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/app.db",
-)
-cleanup = ExitStack()
-cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
-atexit.register(cleanup.close)
-signal.signal(signal.SIGTERM, lambda *_: (cleanup.close(), os._exit(143)))
-print(f"this notebook's files: {workdir}")
+workdir, cleanup = setup("configuration")
 
 # %% [markdown]
 # ## The settings in use
@@ -65,6 +49,8 @@ print(f"this notebook's files: {workdir}")
 # whether each came from the environment or is the default.
 
 # %%
+import os
+
 from reference_app.infrastructure.config import Settings, get_settings
 
 settings = get_settings()
@@ -78,10 +64,14 @@ for name in (
 
 # %% [markdown]
 # Secrets are `SecretStr`: printing the settings, a log line or an error message shows
-# stars, never the value.
+# stars, never the value. Here the broker's RabbitMQ password, and the key that signs the
+# links in emails, from the users feature's own settings:
 
 # %%
-print(repr(settings.TASKIQ_RABBITMQ_PASSWORD), settings.SECRET_KEY)
+from reference_app.modules.users.settings import get_users_settings
+
+print(repr(settings.TASKIQ_RABBITMQ_PASSWORD))
+print(get_users_settings().SECRET_KEY)
 
 # %% [markdown]
 # ## One profile per broker type
@@ -132,6 +122,6 @@ print(f"the worker:   {seen['broker']}, queue {seen['queue']!r}")
 cleanup.close()
 
 # %% [markdown]
-# To run the same notebook on Redis, you would set `TASKIQ_BROKER_TYPE=redis` (and
-# `TASKIQ_REDIS_HOST`, ...) in the first cell instead; every setting is listed on the
-# site's *Settings reference* page.
+# To run the same notebook on Redis, you would pass `TASKIQ_BROKER_TYPE="redis"` (and
+# `TASKIQ_REDIS_HOST=...`, ...) to `setup()` in the first cell; every setting is listed on
+# the site's *Settings reference* page.

@@ -32,44 +32,24 @@
 # %% [markdown]
 # ## Setup: this notebook's own database, queue and SMTP port
 #
-# Settings are read from the environment **once**, on the first import of `reference_app`,
-# and the worker process started below inherits this environment. So this first cell points
-# the app's database and the SQLite queue at a fresh temporary folder, and the `SMTP_*`
-# settings at a free port on this machine, *before* importing anything from
-# `reference_app`: the notebook never touches `var/`, and every run starts empty. `cleanup`
-# stops what we start (the SMTP server, the worker, the folder) in the last cell, and also
-# if a cell fails: when the kernel exits, or when Jupyter stops it with SIGTERM (a kernel
-# that still holds the broker's connection does not exit by itself, so Jupyter sends one).
+# `setup()` (`notebooks/nbsetup.py`) points the app's database and SQLite queue at a fresh
+# temporary folder, with `DEV_MODE=true` (local development), and the `SMTP_*` settings at a
+# free port on this machine; it returns `cleanup`, which stops what we start (the SMTP
+# server, the worker, the folder) at the end, even if a cell fails. It runs before any
+# import from `reference_app`: settings are read from the environment once per process, and
+# the worker started below inherits this environment.
 
 # %%
-import atexit
-import os
-import shutil
-import signal
-import socket
-import tempfile
-from contextlib import ExitStack
+from nbsetup import free_port, setup
 
-workdir = tempfile.mkdtemp(prefix="nb-email_tasks-")
-with socket.socket() as sock:  # a port nothing listens on: the SMTP server takes it below
-    sock.bind(("127.0.0.1", 0))
-    smtp_port = sock.getsockname()[1]
-os.environ.update(
-    TASKIQ_ENABLED="true",
-    TASKIQ_BROKER_TYPE="sqlite",  # the embedded broker: no server
-    TASKIQ_SQLITE_PATH=f"{workdir}/taskiq-broker.db",
-    DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/app.db",
-    SMTP_HOST="127.0.0.1",
-    SMTP_PORT=str(smtp_port),
-    SMTP_TLS="none",  # a local server: no TLS, no login
+workdir, cleanup = setup(
+    "email_tasks",
+    SMTP_HOST="127.0.0.1",  # the SMTP server this notebook starts below,
+    SMTP_PORT=free_port(),  # on a port nothing listens on yet,
+    SMTP_TLS="none",  # with no TLS and no login
     SECRET_KEY="this-notebook-only",  # signs the links in emails
-    EMAIL_BATCH_SIZE="25",  # bulk sends: 25 recipients per SMTP connection (default 100)
+    EMAIL_BATCH_SIZE=25,  # bulk sends: 25 recipients per SMTP connection (default 100)
 )
-cleanup = ExitStack()
-cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
-atexit.register(cleanup.close)
-signal.signal(signal.SIGTERM, lambda *_: (cleanup.close(), os._exit(143)))
-print(f"this notebook's files: {workdir}")
 
 # %% [markdown]
 # ## A real SMTP server, a worker, and the app
@@ -111,10 +91,11 @@ class TimedCatcher(CatchingHandler):
         return await super().handle_DATA(server, session, envelope)
 
 
+email_settings = get_email_settings()  # the email feature's own settings (SMTP_*, EMAIL_*)
 mailbox = MailStore(f"{workdir}/mail.db")
 mailbox.create()
 handler = TimedCatcher(mailbox)
-smtp_server = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+smtp_server = Controller(handler, hostname=email_settings.SMTP_HOST, port=email_settings.SMTP_PORT)
 smtp_server.start()
 cleanup.callback(smtp_server.stop)
 
@@ -123,7 +104,6 @@ engine = create_engine_from_settings(settings.DATABASE_URL)
 await create_tables(engine)
 await email_broker.startup()
 worker = cleanup.enter_context(worker_process(run_worker))
-email_settings = get_email_settings()  # the email feature's own settings (SMTP_*, EMAIL_*)
 print(f"SMTP server listening on smtp://{email_settings.SMTP_HOST}:{email_settings.SMTP_PORT}")
 print(f"emails come from {email_settings.SMTP_FROM!r}")
 

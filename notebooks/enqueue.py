@@ -26,34 +26,16 @@
 # %% [markdown]
 # ## Setup: this notebook's own database and queue
 #
-# Settings are read from the environment **once**, on the first import of `reference_app`,
-# and the worker process started below inherits this environment. So this first cell points
-# the app's database and the SQLite queue at a fresh temporary folder *before* importing
-# anything from `reference_app`: the notebook never touches `var/`, and every run starts
-# empty. `cleanup` stops what we start (the worker, the folder) in the last cell, and also
-# if a cell fails: when the kernel exits, or when Jupyter stops it with SIGTERM (a kernel
-# that still holds the broker's connection does not exit by itself, so Jupyter sends one).
+# `setup()` (`notebooks/nbsetup.py`) points the app's database and SQLite queue at a fresh
+# temporary folder, with `DEV_MODE=true` (local development), and returns `cleanup`, which
+# stops what we start (the worker, the folder) at the end, even if a cell fails. It runs
+# before any import from `reference_app`: settings are read from the environment once per
+# process, and the worker started below inherits this environment.
 
 # %%
-import atexit
-import os
-import shutil
-import signal
-import tempfile
-from contextlib import ExitStack
+from nbsetup import setup
 
-workdir = tempfile.mkdtemp(prefix="nb-enqueue-")
-os.environ.update(
-    TASKIQ_ENABLED="true",
-    TASKIQ_BROKER_TYPE="sqlite",  # the embedded broker: no server
-    TASKIQ_SQLITE_PATH=f"{workdir}/taskiq-broker.db",
-    DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/app.db",
-)
-cleanup = ExitStack()
-cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
-atexit.register(cleanup.close)
-signal.signal(signal.SIGTERM, lambda *_: (cleanup.close(), os._exit(143)))
-print(f"this notebook's files: {workdir}")
+workdir, cleanup = setup("enqueue")
 
 # %% [markdown]
 # ## A client and a worker

@@ -32,35 +32,17 @@
 # %% [markdown]
 # ## 1. A private database and queue
 #
-# The project reads its settings (`DATABASE_URL`, `TASKIQ_*`, ...) from the environment
-# **once**, the first time anything from `reference_app` is imported, and the worker process
-# started below inherits this environment. So this cell comes first: it points both files
-# at a fresh temporary folder *before* any import from `reference_app`, so that the notebook
-# never touches `var/` and each run starts empty. `cleanup` stops whatever we start (the
-# worker, the folder) in the last cell, and also if a cell fails: when the kernel exits, or
-# when Jupyter stops it with SIGTERM (a kernel that still holds the broker's connection does
-# not exit by itself, so Jupyter sends one).
+# `setup()` (`notebooks/nbsetup.py`) points the app's database and SQLite queue at a fresh
+# temporary folder, with `DEV_MODE=true` (local development), and returns `cleanup`, which
+# stops whatever we start (the worker, the folder) at the end, even if a cell fails. It
+# comes first, before any import from `reference_app`: the project reads its settings
+# (`DATABASE_URL`, `TASKIQ_*`, ...) from the environment once per process, and the worker
+# process started below inherits this environment.
 
 # %%
-import atexit
-import os
-import shutil
-import signal
-import tempfile
-from contextlib import ExitStack
+from nbsetup import setup
 
-workdir = tempfile.mkdtemp(prefix="nb-first_task-")
-os.environ.update(
-    TASKIQ_ENABLED="true",
-    TASKIQ_BROKER_TYPE="sqlite",  # the embedded broker: no server
-    TASKIQ_SQLITE_PATH=f"{workdir}/taskiq-broker.db",
-    DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/app.db",
-)
-cleanup = ExitStack()
-cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
-atexit.register(cleanup.close)
-signal.signal(signal.SIGTERM, lambda *_: (cleanup.close(), os._exit(143)))
-print(f"this notebook's files: {workdir}")
+workdir, cleanup = setup("first_task")
 
 # %% [markdown]
 # ## 2. A task is an async function with the broker's decorator
@@ -80,6 +62,8 @@ print(f"this notebook's files: {workdir}")
 # it runs here, in this process. Notebooks allow `await` at the top level.
 
 # %%
+import os
+
 from recipes.enqueue.tasks import make_thumbnail
 from reference_app.infrastructure.taskiq import email_broker
 
