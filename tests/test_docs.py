@@ -24,6 +24,10 @@ def test_the_site_builds_in_strict_mode(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-4000:]
     assert (tmp_path / "site" / "index.html").exists()
+    # A reader of the site sees each notebook's output as if they had run it.
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        page = (tmp_path / "site" / "notebooks" / notebook.stem / "index.html").read_text()
+        assert "jp-OutputArea-output" in page, f"{notebook.name}: no output on its page"
 
 
 def test_every_python_block_is_a_snippet_from_a_tested_file():
