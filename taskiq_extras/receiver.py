@@ -23,7 +23,7 @@ from functools import cache
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 from pydantic import TypeAdapter, ValidationError
-from taskiq import AckableMessage, BrokerMessage, TaskiqMessage, TaskiqResult
+from taskiq import AckableMessage, BrokerMessage, TaskiqMessage, TaskiqMiddleware, TaskiqResult
 from taskiq.abc.formatter import TaskiqFormatter
 from taskiq.formatters.proxy_formatter import ProxyFormatter
 from taskiq.receiver import Receiver
@@ -32,6 +32,11 @@ from taskiq.utils import maybe_awaitable
 from taskiq_dependencies.dependency import Dependency
 
 from .middlewares import TaskArgumentError
+
+
+class UnknownTaskError(LookupError):
+    """No module the worker imported defines the message's task."""
+
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +219,7 @@ class DeadLetteringReceiver(LeanReceiver):
                 f"unknown task {message.task_name!r} (task id {message.task_id}): no module "
                 "the worker imported defines it. Is its tasks module imported by the worker "
                 "entry, or passed to `taskiq worker`?"
-            ), None
+            ), message
         if self.validate_params:
             problem = check_arguments(task.original_func, message)
             if problem is not None:
@@ -248,17 +253,21 @@ class DeadLetteringReceiver(LeanReceiver):
                 await maybe_awaitable(nack())
 
     async def _store_error(self, message: TaskiqMessage, problem: str) -> None:
+        """Tell whoever waits for the result, and every middleware that records runs (so a
+        task no worker knows shows as failed with its reason, never as queued forever)."""
+        known = self.broker.find_task(message.task_name) is not None
+        error = TaskArgumentError(problem) if known else UnknownTaskError(problem)
         result: TaskiqResult[Any] = TaskiqResult(
-            is_err=True,
-            return_value=None,
-            execution_time=0,
-            error=TaskArgumentError(problem),
-            labels=message.labels,
+            is_err=True, return_value=None, execution_time=0, error=error, labels=message.labels
         )
         try:
             await self.broker.result_backend.set_result(message.task_id, result)
         except Exception:
             logger.exception("Could not store the error of task %s", message.task_id)
+        for middleware in self.broker.middlewares:
+            if type(middleware).post_execute is not TaskiqMiddleware.post_execute:
+                with contextlib.suppress(Exception):
+                    await maybe_awaitable(middleware.post_execute(message, result))
 
     async def callback(self, message: bytes | AckableMessage, raise_err: bool = False) -> None:
         data = message.data if isinstance(message, AckableMessage) else message
@@ -272,5 +281,5 @@ class DeadLetteringReceiver(LeanReceiver):
             await dead_letter(data, reason)
         if isinstance(message, AckableMessage):
             await maybe_awaitable(message.ack())
-        if readable is not None:  # bad arguments: tell whoever waits for the result
+        if readable is not None:  # bad arguments, unknown task: say so to whoever waits
             await self._store_error(readable, reason)

@@ -7,6 +7,7 @@ proved for the reference app in tests/reference_app/test_worker_knobs.py and tes
 from __future__ import annotations
 
 import re
+import sqlite3
 import sys
 from collections import defaultdict
 
@@ -17,7 +18,7 @@ from tests.support.dead_letters import read_dead_letters
 from tests.support.processes import WorkerProcess
 from tests.support.producer import kick, producer
 from tests.support.recipes import run_recipe
-from tests.support.waiting import async_wait_for
+from tests.support.waiting import async_wait_for, wait_for
 
 pytestmark = pytest.mark.broker
 TASKS = "recipes.workers.tasks"
@@ -74,10 +75,24 @@ async def test_a_worker_that_did_not_import_the_module_dead_letters_the_task(
 ):
     start_worker(broker_env)  # no extra module: only the app's own tasks
     async with producer(broker_env) as broker:
-        await kick(broker, "workers.report_pid", job=1)
+        job = await kick(broker, "workers.report_pid", job=1)
+        result = await job.wait_result(timeout=20)  # whoever waits learns why, at once
         letters = await async_wait_for(
             lambda: read_dead_letters(broker_env, broker), timeout=20, what="the dead letter"
         )
     (letter,) = letters
     assert "unknown task 'workers.report_pid'" in letter[1]
     assert "passed to `taskiq worker`" in letter[1]
+    assert result.is_err and "unknown task 'workers.report_pid'" in str(result.error)
+
+    def recorded() -> tuple | None:  # /tasks shows it failed with the reason, not queued
+        with sqlite3.connect(broker_env.database_path) as db:
+            return db.execute("SELECT status, error_type, error_message FROM task_runs "
+                              "WHERE task_id = ?", (job.task_id,)).fetchone()  # fmt: skip
+
+    status, error_type, message = wait_for(
+        lambda: (row := recorded()) and row[0] != "queued" and row, timeout=20,
+        what="the run to be recorded as failed",
+    )  # fmt: skip
+    assert (status, error_type) == ("failed", "UnknownTaskError")
+    assert "unknown task 'workers.report_pid'" in message
