@@ -95,7 +95,7 @@ async def test_a_non_json_argument_is_refused_at_kiq_time(broker_env):
     )
 
 
-async def test_a_misspelt_task_name_is_dead_lettered_and_its_result_never_comes(
+async def test_a_misspelt_task_name_is_dead_lettered_and_its_caller_told_why(
     broker_env, start_worker
 ):
     start_worker(broker_env, extra=[TASKS])
@@ -104,10 +104,10 @@ async def test_a_misspelt_task_name_is_dead_lettered_and_its_result_never_comes(
         letters = await async_wait_for(
             lambda: read_dead_letters(broker_env, broker), timeout=20, what="the dead letter"
         )
-        with pytest.raises(TaskiqResultTimeoutError):
-            await task.wait_result(timeout=0.3)
+        result = await task.wait_result(timeout=20)  # an error at once, not a wait forever
     (letter,) = letters
     assert "unknown task 'enqueue.make_thumbnial'" in letter[1]
+    assert result.is_err and "unknown task 'enqueue.make_thumbnial'" in str(result.error)
 
 
 async def test_forgetting_to_start_the_broker(broker_env):
