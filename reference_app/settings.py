@@ -59,15 +59,21 @@ def get_app_settings() -> AppSettings:
     return AppSettings()
 
 
-# Every settings class of the app: the configuration page documents each field of each.
-SETTINGS_CLASSES = (Settings, EmailSettings, UsersSettings, ReportsSettings, AppSettings)
+# Every settings class of the app and the (cached) function that reads it; the
+# configuration page documents each field of each class.
+SETTINGS = {
+    Settings: get_settings,
+    EmailSettings: get_email_settings,
+    UsersSettings: get_users_settings,
+    ReportsSettings: get_reports_settings,
+    AppSettings: get_app_settings,
+}
+SETTINGS_CLASSES = tuple(SETTINGS)
 
 
 def check_settings() -> None:
     """Read every part's settings; a bad value is one ConfigurationError line naming it."""
-    readers = (get_settings, get_email_settings, get_users_settings, get_reports_settings,
-               get_app_settings)  # fmt: skip
-    for read in readers:
+    for read in SETTINGS.values():
         try:
             read()
         except ValidationError as exc:

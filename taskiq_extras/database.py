@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from .sqlite_writer import SQLiteWriter, sqlite_file
 
 # The largest INTEGER SQLite (and PostgreSQL's BIGINT) holds: a larger id is refused early.
 MAX_ROW_ID = 2**63 - 1
@@ -22,9 +23,9 @@ metadata = MetaData()
 
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; a SQLite file gets WAL and a busy timeout, as several processes write."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)
     if engine.dialect.name == "sqlite":
 
@@ -36,6 +37,15 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
     return engine
+
+
+async def open_tables(url: str) -> tuple[AsyncEngine, SQLiteWriter | None]:
+    """An engine on ``url`` with the extras' tables created, and, on a SQLite file, a
+    ``SQLiteWriter`` that runs the hot writes on the event loop instead of a thread."""
+    engine = create_engine(url)
+    await create_tables(engine, metadata)
+    path = sqlite_file(url)
+    return engine, (SQLiteWriter(path) if path is not None else None)
 
 
 async def create_tables(engine: AsyncEngine, metadata: MetaData) -> None:

@@ -22,9 +22,9 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from taskiq import AsyncResultBackend, TaskiqResult
 from taskiq.exceptions import ResultGetError
 
-from .database import create_engine, create_tables, metadata
+from .database import metadata, open_tables
 from .group_commit import WRITE_INTERVAL, GroupCommit
-from .sqlite_writer import SQLiteWriter, sqlite_file
+from .sqlite_writer import SQLiteWriter
 
 _ReturnType = TypeVar("_ReturnType")
 
@@ -100,12 +100,7 @@ class DatabaseResultBackend(JsonResultBackend[_ReturnType]):
         self._sqlite: SQLiteWriter | None = None
 
     async def startup(self) -> None:
-        self._engine = create_engine(self.database_url)
-        await create_tables(self._engine, metadata)
-        path = sqlite_file(self.database_url)
-        if path is not None:
-            # A SQLite file: results are written on the event loop, not through a thread.
-            self._sqlite = SQLiteWriter(path)
+        self._engine, self._sqlite = await open_tables(self.database_url)
 
     async def shutdown(self) -> None:
         if self._sqlite is not None:

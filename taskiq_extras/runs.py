@@ -44,8 +44,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import TaskiqMessage, TaskiqMiddleware, TaskiqResult
 
-from .database import create_engine, create_tables, metadata
-from .sqlite_writer import SQLiteWriter, sqlite_file
+from .database import metadata, open_tables
+from .sqlite_writer import SQLiteWriter
 
 logger = logging.getLogger(__name__)
 
@@ -170,13 +170,10 @@ class TaskRunRecorder(TaskiqMiddleware):
 
     # -- lifecycle ------------------------------------------------------------------------
     async def startup(self) -> None:
-        self._engine = create_engine(self.database_url)
-        await create_tables(self._engine, metadata)
-        path = sqlite_file(self.database_url)
-        if path is not None:
+        self._engine, self._sqlite = await open_tables(self.database_url)
+        if self._sqlite is not None:
             # The same upsert as text, run by SQLiteWriter: through SQLAlchemy's thread each
             # flush also waited for the GIL while the loop ran tasks (see SQLiteWriter).
-            self._sqlite = SQLiteWriter(path)
             named = sqlite_dialect.dialect(paramstyle="named")  # :task_id, as our rows' keys
             self._sqlite_upsert = str(self._statement().compile(dialect=named))
         self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())

@@ -1,4 +1,4 @@
-"""Settings: the seed's variables with its defaults, secrets kept secret, knobs mapped to taskiq."""
+"""Settings: FastroAI's variables and defaults, secrets kept secret, knobs mapped to taskiq."""
 
 from __future__ import annotations
 

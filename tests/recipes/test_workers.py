@@ -59,7 +59,7 @@ async def test_the_seeds_command_runs_the_recipes_tasks_when_given_the_module(br
     command = [sys.executable, "-m", "taskiq", "worker",
                "reference_app.infrastructure.taskiq.worker:email_broker", TASKS,
                "--workers", "2"]  # fmt: skip
-    worker = WorkerProcess(broker_env.process_env(), tmp_path / "seed-worker.log")
+    worker = WorkerProcess(broker_env.process_env(), tmp_path / "taskiq-worker.log")
     worker.command = command
     worker.start_and_wait(listeners=2)
     try:

@@ -71,7 +71,7 @@ def test_invalid_report_input_is_rejected_before_anything_is_queued(broker_env, 
 
 def test_the_seeds_worker_command_finds_every_task(broker_env, tmp_path, start_api):
     """`python -m taskiq worker reference_app.infrastructure.taskiq.worker:email_broker
-    --workers 2`, as the seed writes it, without our launcher."""
+    --workers 2`, as FastroAI's page writes it, without our launcher."""
     import sys
 
     from tests.support.processes import ManagedProcess
@@ -80,7 +80,7 @@ def test_the_seeds_worker_command_finds_every_task(broker_env, tmp_path, start_a
         [sys.executable, "-m", "taskiq", "worker",
          "reference_app.infrastructure.taskiq.worker:email_broker", "--workers", "2"],
         broker_env.process_env(),
-        tmp_path / "seed-worker.log",
+        tmp_path / "taskiq-worker.log",
     )  # fmt: skip
     worker.start()
     try:
@@ -88,7 +88,7 @@ def test_the_seeds_worker_command_finds_every_task(broker_env, tmp_path, start_a
                  what="two worker processes")  # fmt: skip
         api = start_api(broker_env)
         with api.client() as client:
-            queued = client.post("/reports", json={"title": "seed", "values": [1]}).json()
+            queued = client.post("/reports", json={"title": "plain taskiq", "values": [1]}).json()
             wait_for(
                 lambda: _report(client, queued["id"])["status"] == "complete",
                 timeout=20,

@@ -1,4 +1,4 @@
-"""The seed's worker knobs really work: TASKIQ_WORKER_CONCURRENCY and TASKIQ_MAX_TASKS_PER_WORKER.
+"""FastroAI's worker knobs really work: TASKIQ_WORKER_CONCURRENCY and TASKIQ_MAX_TASKS_PER_WORKER.
 
 taskiq reads no environment variable; our launcher maps them to ``--max-async-tasks`` and
 ``--max-tasks-per-child``. These tests watch real worker processes run probe tasks.

@@ -5,11 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reference_app.infrastructure.config import get_settings
-from reference_app.modules.email.settings import get_email_settings
-from reference_app.modules.reports.settings import get_reports_settings
-from reference_app.modules.users.settings import get_users_settings
-from reference_app.settings import get_app_settings
+from reference_app.settings import SETTINGS
 
 STRONG = "s" * 40
 TOKEN = "a-test-admin-token"
@@ -17,8 +13,7 @@ LOCAL, REMOTE = ("127.0.0.1", 50000), ("203.0.113.5", 50000)
 
 
 def clear_settings() -> None:
-    for read in (get_settings, get_email_settings, get_users_settings, get_reports_settings,
-                 get_app_settings):  # fmt: skip
+    for read in SETTINGS.values():
         read.cache_clear()
 
 

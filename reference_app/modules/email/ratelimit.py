@@ -1,9 +1,5 @@
-"""A small in-process rate limiter for routes that send email (sign-up, resend, reset).
-
-Sliding window per key (an address, a client IP). It lives in the web process's memory: with
-several web processes each counts on its own, so the real limit is N times the setting. Use a
-shared store (Redis) for a strict limit across processes.
-"""
+"""The email feature's limits for routes that send email (sign-up, resend, reset, notify):
+per address and per client, with infrastructure's in-process sliding-window limiter."""
 
 from __future__ import annotations
 

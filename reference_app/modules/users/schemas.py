@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -29,22 +28,6 @@ class SignUp(BaseModel):
         min_length=1
     )
     password: str | None = Field(None, min_length=8, max_length=128)
-
-
-class UserRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    email: str
-    name: str
-    is_active: bool
-    is_verified: bool
-    created_at: datetime
-
-
-class SignedUp(BaseModel):
-    user: UserRead
-    task_ids: list[str]
 
 
 class EmailOnly(BaseModel):
