@@ -77,17 +77,19 @@ bench-quick: $(BENCH_STAMP)
 bench-soak: $(BENCH_STAMP)
 	$(BIN)/python -m bench.soak
 
-## make notebooks: the venv as a Jupyter kernel, then JupyterLab on notebooks/ if installed.
-notebooks: $(STAMP)
+NOTEBOOKS_STAMP := $(VENV)/.installed-notebooks
+
+$(NOTEBOOKS_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
+	@touch $(NOTEBOOKS_STAMP)
+
+## make notebooks: installs JupyterLab once (the notebooks extra), registers this venv as the
+## kernel "Python (taskiq-cookbook)", then opens JupyterLab on notebooks/ at 127.0.0.1:8888
+## (or the next free port; its token is in the printed link). Ctrl-C stops it. As root, it
+## passes --allow-root (containers), which JupyterLab otherwise refuses.
+notebooks: $(NOTEBOOKS_STAMP)
 	$(BIN)/python -m ipykernel install --user --name taskiq-cookbook --display-name "Python (taskiq-cookbook)"
-	@if $(BIN)/python -c 'import jupyterlab' 2>/dev/null; then \
-		$(BIN)/jupyter lab notebooks/; \
-	else \
-		echo "Kernel 'Python (taskiq-cookbook)' installed: pick it in any Jupyter to run notebooks/*.ipynb."; \
-		echo "JupyterLab is not a dependency of this project. To use it from this venv:"; \
-		echo "  $(BIN)/python -m pip install jupyterlab && $(BIN)/jupyter lab notebooks/"; \
-		echo "Or run them all headless: $(BIN)/python -m pytest --nbmake notebooks/*.ipynb"; \
-	fi
+	$(BIN)/jupyter lab --ip=127.0.0.1 $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 clean:
 	rm -rf $(VENV) site var .pytest_cache build
