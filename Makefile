@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint format docs docs-build worker recipe notebooks clean bench bench-quick
+.PHONY: run test install lint format docs docs-build worker scheduler recipe notebooks clean bench bench-quick
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -41,6 +41,11 @@ recipe: $(STAMP)
 ## like `make run` (DEV_MODE=true); on a server run the launcher itself (deploy/).
 worker: $(STAMP)
 	DEV_MODE="$${DEV_MODE:-true}" $(BIN)/python -m reference_app.infrastructure.taskiq.run_worker
+
+## make scheduler: the scheduler process only (sends labelled and runtime schedules when due).
+## Local development, like `make worker`; `make run` starts one beside its worker.
+scheduler: $(STAMP)
+	DEV_MODE="$${DEV_MODE:-true}" $(BIN)/python -m reference_app.infrastructure.taskiq.run_scheduler
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

@@ -1,11 +1,11 @@
-"""``make run``: the API and a worker process, side by side, on the embedded default.
+"""``make run``: the API, a worker and a scheduler process, side by side, on the embedded default.
 
     python -m reference_app.dev [--host 127.0.0.1] [--port 8000]
 
 It checks the configuration and the broker first (one clear line if something is wrong), starts
-uvicorn and the taskiq worker launcher as child processes, each in its own process group,
-prints the URLs, and on Ctrl-C (or SIGTERM) stops both groups: SIGTERM first, SIGKILL for
-whatever is still running after the grace period, so no process is left behind.
+uvicorn, the taskiq worker launcher and the scheduler as child processes, each in its own
+process group, prints the URLs, and on Ctrl-C (or SIGTERM) stops every group: SIGTERM first,
+SIGKILL for whatever is still running after the grace period, so no process is left behind.
 """
 
 from __future__ import annotations
@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     if settings.TASKIQ_ENABLED:
         commands.append([python, "-m", "reference_app.infrastructure.taskiq.run_worker"])
+        commands.append([python, "-m", "reference_app.infrastructure.taskiq.run_scheduler"])
     # The local mail catcher, unless SMTP points elsewhere or something (Mailpit?) listens.
     mail = f"{email.SMTP_HOST}:{email.SMTP_PORT} (not ours: SMTP_HOST is not local)"
     if email.SMTP_HOST in ("localhost", "127.0.0.1", "::1"):

@@ -34,14 +34,18 @@ from reference_app.infrastructure.taskiq.registry import registered_tasks
 from reference_app.modules.email.accounts import AccountEmails
 from reference_app.modules.email.router import notifications as notifications_router
 from reference_app.modules.email.router import router as mail_router
+from reference_app.modules.maintenance import tasks as maintenance_tasks
 from reference_app.modules.monitoring.router import router as monitoring_router
 from reference_app.modules.reports.router import router as reports_router
+from reference_app.modules.schedules.router import router as schedules_router
 from reference_app.modules.users.router import router as users_router
 from reference_app.settings import check_settings, get_app_settings
 from taskiq_extras.database import metadata as extras_metadata
 from taskiq_extras.health import STATE, probe, start_or_keep_trying
 
 logger = logging.getLogger(__name__)
+# Imported so the API knows every task a schedule may name (the others come with their routes).
+SCHEDULABLE = [maintenance_tasks]
 
 
 # --8<-- [start:lifespan]
@@ -101,6 +105,7 @@ def create_app() -> FastAPI:
     app.include_router(notifications_router)
     app.include_router(mail_router)
     app.include_router(monitoring_router)
+    app.include_router(schedules_router)
 
     site = get_app_settings().DOCS_SITE_DIR
     if (site / "index.html").exists():  # `make run` builds it; the app serves it beside itself

@@ -20,7 +20,12 @@ from reference_app.infrastructure.config import (
     get_settings,
 )
 from reference_app.modules.email.settings import EmailSettings, get_email_settings
+from reference_app.modules.maintenance.settings import (
+    MaintenanceSettings,
+    get_maintenance_settings,
+)
 from reference_app.modules.reports.settings import ReportsSettings, get_reports_settings
+from reference_app.modules.schedules.settings import SchedulesSettings, get_schedules_settings
 from reference_app.modules.users.settings import UsersSettings, get_users_settings
 
 
@@ -66,6 +71,8 @@ SETTINGS = {
     EmailSettings: get_email_settings,
     UsersSettings: get_users_settings,
     ReportsSettings: get_reports_settings,
+    MaintenanceSettings: get_maintenance_settings,
+    SchedulesSettings: get_schedules_settings,
     AppSettings: get_app_settings,
 }
 SETTINGS_CLASSES = tuple(SETTINGS)

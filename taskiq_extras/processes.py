@@ -1,4 +1,4 @@
-"""Extras: run worker processes for the length of a ``with`` block.
+"""Extras: run worker (or scheduler) processes for the length of a ``with`` block.
 
     from taskiq_extras.processes import worker_process
     with worker_process(run_worker, "my_project.tasks"):  # python -m <run_worker> my_project.tasks
@@ -29,8 +29,25 @@ def worker_process(
     ``launcher`` is a module (or its name) that takes ``taskiq worker``'s flags, such as
     ``taskiq`` itself with ``"worker", "module:broker"`` as ``args``.
     """
+    with _child(launcher, [*args, "--workers", str(processes)], quiet, "worker") as proc:
+        yield proc
+
+
+@contextmanager
+def scheduler_process(
+    launcher: ModuleType | str, *args: str, quiet: bool = True
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m <launcher> <args>`` (a ``taskiq scheduler``) until the block ends."""
+    with _child(launcher, list(args), quiet, "scheduler") as proc:
+        yield proc
+
+
+@contextmanager
+def _child(
+    launcher: ModuleType | str, args: list[str], quiet: bool, what: str
+) -> Iterator[subprocess.Popen[bytes]]:
     name = launcher if isinstance(launcher, str) else launcher.__name__
-    command = [sys.executable, "-m", name, *args, "--workers", str(processes)]
+    command = [sys.executable, "-m", name, *args]
     if quiet:
         command += ["--log-level", "WARNING"]
     proc = subprocess.Popen(
@@ -43,7 +60,7 @@ def worker_process(
     def report_early_exit() -> None:  # a worker that cannot start says so, not a later timeout
         code = proc.wait()
         if not finished.is_set() and code != 0:
-            print(f"worker_process: the worker exited with code {code} (its reason is above)",
+            print(f"{what}_process: the {what} exited with code {code} (its reason is above)",
                   file=sys.stderr, flush=True)  # fmt: skip
 
     threading.Thread(target=report_early_exit, daemon=True).start()

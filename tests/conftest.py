@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.support.brokers import BROKER_TYPES, IN_CI, BrokerEnv, cleanup, make_broker_env
-from tests.support.processes import ApiServer, WorkerProcess
+from tests.support.processes import ApiServer, SchedulerProcess, WorkerProcess
 
 # The app refuses the repository's default SECRET_KEY unless DEV_MODE is set: the tests run
 # as a developer's machine does (tests/security turns it off where that is the point).
@@ -50,6 +50,22 @@ def start_worker(tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
 
 
 # --8<-- [end:start_worker]
+
+
+@pytest.fixture
+def start_scheduler(tmp_path) -> Iterator[Callable[..., SchedulerProcess]]:
+    """Start real scheduler processes: ``start_scheduler(env, extra=[...], **settings)``."""
+    started: list[SchedulerProcess] = []
+
+    def start(env: BrokerEnv, *, extra: list[str] | None = None, **settings) -> SchedulerProcess:
+        log = tmp_path / f"scheduler-{len(started)}.log"
+        scheduler = SchedulerProcess(env.process_env(**settings), log, extra)
+        started.append(scheduler)
+        return scheduler.start_and_wait()
+
+    yield start
+    for scheduler in started:
+        scheduler.stop(grace=5.0)
 
 
 # --8<-- [start:start_api]

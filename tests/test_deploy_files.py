@@ -28,7 +28,7 @@ COMPOSE = DEPLOY / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 SYSTEMD_UNIT = DEPLOY / "systemd" / "taskiq-worker.service"
 APP_PREFIXES = ("TASKIQ_", "DATABASE_", "SMTP_")
-APP_SERVICES = ("api", "worker")
+APP_SERVICES = ("api", "worker", "scheduler")
 # Console scripts a command may start with, and the module that provides each.
 SCRIPTS = {"uvicorn": "uvicorn"}
 SUBSTITUTION = re.compile(r"\$\{(\w+)(?::?-([^}]*)|:\?([^}]*))?\}")
@@ -175,3 +175,17 @@ def test_the_systemd_unit_runs_the_launcher_with_real_settings():
     defaults = Settings(_env_file=None)
     wait = defaults.TASKIQ_WAIT_TASKS_TIMEOUT + defaults.TASKIQ_SHUTDOWN_TIMEOUT
     assert int(stop.partition("=")[2]) > wait
+
+
+def test_the_scheduler_runs_beside_the_workers_with_the_same_settings():
+    services = compose()["services"]
+    assert services["scheduler"]["command"][-1] == (
+        "reference_app.infrastructure.taskiq.run_scheduler"
+    )
+    unit = (SYSTEMD_UNIT.parent / "taskiq-scheduler.service").read_text()
+    exec_start = [line.partition("=")[2] for line in unit.splitlines()
+                  if line.startswith("ExecStart=")]  # fmt: skip
+    argv = shlex.split(exec_start[0])
+    assert_importable(argv)
+    assert argv[-1] == "reference_app.infrastructure.taskiq.run_scheduler"
+    assert "EnvironmentFile=/etc/taskiq-cookbook/env" in unit  # the worker's settings

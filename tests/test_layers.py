@@ -74,6 +74,7 @@ def test_infrastructure_names_no_module_and_no_app_outside_the_worker_entry(path
 def test_a_broker_client_is_imported_only_where_it_is_chosen(path):
     """At module level only by the extras module that wraps that very client."""
     owners = {"redis_broker.py": {"redis", "taskiq_redis"},
+              "redis_schedules.py": {"redis", "taskiq_redis"},
               "rabbitmq_broker.py": {"aio_pika", "aiormq", "taskiq_aio_pika"}}  # fmt: skip
     allowed = owners.get(path.name, set()) if path.parent == EXTRAS else set()
     eager = {name.split(".")[0] for name, top in imports(path) if top}

@@ -72,6 +72,7 @@ class BrokerEnv:
             "TASKIQ_RABBITMQ_HOST": "127.0.0.1",
             "TASKIQ_RABBITMQ_EXCHANGE": f"{self.queue}.exchange",
             "TASKIQ_LEASE_SECONDS": "3",
+            "TASKIQ_SCHEDULE_REFRESH_SECONDS": "1",  # runtime schedules seen within 1 s
             "TASKIQ_POLL_INTERVAL": "0.01",
             "TASKIQ_WORKER_PROCESSES": "1",
             "TASKIQ_CONNECT_TIMEOUT": "3",

@@ -124,6 +124,21 @@ class WorkerProcess(ManagedProcess):
         ]
 
 
+class SchedulerProcess(ManagedProcess):
+    """``python -m reference_app.infrastructure.taskiq.run_scheduler``, as `make run` starts it."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, extra: list[str] | None = None):
+        command = [sys.executable, "-m", "reference_app.infrastructure.taskiq.run_scheduler"]
+        super().__init__(command + list(extra or []), env, log_path)
+
+    def start_and_wait(self, timeout: float = 30.0) -> SchedulerProcess:
+        self.start()
+        wait_for(lambda: "Startup completed." in self.log() or not self.alive(),
+                 timeout=timeout, what="the scheduler to start")  # fmt: skip
+        assert self.alive(), f"scheduler exited early:\n{self.log()[-3000:]}"
+        return self
+
+
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     TASKIQ_WAIT_TASKS_TIMEOUT: float = Field(10.0, gt=0)  # --wait-tasks-timeout
     TASKIQ_SHUTDOWN_TIMEOUT: float = Field(5.0, gt=0)  # --shutdown-timeout
 
+    # the scheduler (make scheduler) reads the runtime schedules again every this many s
+    TASKIQ_SCHEDULE_REFRESH_SECONDS: int = Field(5, ge=1, le=60)
+
     # --- local development: the default SECRET_KEY is allowed, the mail catcher is served at
     # /mail and admin pages open without a token, both to this machine's own connections only.
     # The `make` commands and the tests set it; nothing else: a copied starter is safe.

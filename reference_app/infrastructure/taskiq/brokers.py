@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 
 from pydantic import ValidationError
-from taskiq import AsyncBroker, InMemoryBroker, SmartRetryMiddleware
+from taskiq import AsyncBroker, InMemoryBroker, ScheduleSource, SmartRetryMiddleware
 from taskiq.serializers import JSONSerializer
 
 from ..config import ConfigurationError, Settings, describe_validation_error, get_settings
@@ -161,6 +161,32 @@ def build_broker(settings: Settings) -> AsyncBroker:
 # --8<-- [end:build_broker]
 
 
+# --8<-- [start:schedule_source]
+def build_schedule_source(settings: Settings) -> ScheduleSource:
+    """Where runtime schedules live (``add_schedule`` from the API, read by the scheduler)."""
+    if settings.TASKIQ_BROKER_TYPE == "redis":
+        from taskiq_redis import ListRedisScheduleSource
+
+        if settings.TASKIQ_EXTRAS:  # extras: the same source, able to list every schedule
+            from taskiq_extras.redis_schedules import (
+                ListingRedisScheduleSource as ListRedisScheduleSource,
+            )
+        password = settings.TASKIQ_REDIS_PASSWORD
+        return ListRedisScheduleSource(
+            settings.redis_url(),
+            prefix=f"{settings.TASKIQ_QUEUE_NAME}:schedule",
+            serializer=JSONSerializer(),  # never pickle (taskiq-redis's default)
+            **({"password": password.get_secret_value()} if password else {}),
+        )
+    # taskiq has no schedule source on a SQL database: ours keeps them in the app's database.
+    from taskiq_extras.scheduling import DatabaseScheduleSource
+
+    return DatabaseScheduleSource(settings.DATABASE_URL, queue=settings.TASKIQ_QUEUE_NAME)
+
+
+# --8<-- [end:schedule_source]
+
+
 def describe_broker_error(settings: Settings, exc: BaseException) -> str:
     """One line: what failed, where, and which settings to look at. Never a password."""
     reason = (str(exc) or type(exc).__name__).rstrip(". ")
@@ -216,3 +242,4 @@ def load_settings() -> Settings:
 # --8<-- [start:email_broker]
 email_broker: AsyncBroker = build_broker(load_settings())
 # --8<-- [end:email_broker]
+schedule_source: ScheduleSource = build_schedule_source(load_settings())

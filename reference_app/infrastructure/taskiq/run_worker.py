@@ -26,7 +26,9 @@ import os
 import shlex
 import sys
 
-from ..config import ConfigurationError, Settings, quiet_logs
+from pydantic import ValidationError
+
+from ..config import ConfigurationError, Settings, describe_validation_error, quiet_logs
 
 BROKER = f"{__package__}.worker:email_broker"  # the worker entry beside this file
 
@@ -69,6 +71,8 @@ def check_imports(extra: list[str]) -> None:
     for name in modules:
         try:
             importlib.import_module(name)
+        except ValidationError as exc:  # a feature's settings, read as its tasks are imported
+            raise ConfigurationError(describe_validation_error(exc)) from None
         except Exception as exc:
             raise ConfigurationError(
                 f"the worker cannot import {name!r}: {type(exc).__name__}: {exc}"

@@ -18,12 +18,13 @@ from .deps import dispose_task_engine
 # --8<-- [start:app]
 # The app's tasks: a worker runs only the tasks it has imported. One line per feature.
 from reference_app.modules.email import tasks as email_tasks
+from reference_app.modules.maintenance import tasks as maintenance_tasks
 from reference_app.modules.reports import tasks as report_tasks
 from reference_app.settings import check_settings
 
 check_settings()  # every feature's settings too: a bad value stops the worker with one line
 
-TASK_MODULES = [email_tasks, report_tasks]
+TASK_MODULES = [email_tasks, report_tasks, maintenance_tasks]
 # Run the app's lifespan inside each worker, so tasks can use what it sets up.
 taskiq_fastapi.init(email_broker, "reference_app.main:create_app")
 # --8<-- [end:app]

@@ -1,0 +1,1 @@
+"""Scheduling: tasks sent by a scheduler process, from a label or added at run time."""

@@ -1,0 +1,1 @@
+"""Maintenance: scheduled clean-up of the app's old data (a task with a ``schedule`` label)."""
