@@ -15,9 +15,11 @@ a dead leader's lease runs out: the survivor claims the very next tick.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
+import signal
 import socket
 from datetime import UTC, datetime, timedelta
 
@@ -175,6 +177,12 @@ class OneRunPerTickScheduler(TaskiqScheduler):
     async def startup(self) -> None:
         await super().startup()
         await self._tables.engine()  # a database that is down stops the scheduler at start
+        # Stock `taskiq scheduler` has no SIGTERM handler: the signal kills it mid-send, its
+        # shutdown never runs. Here SIGTERM cancels the main task, as Ctrl-C does: a send in
+        # flight frees its tick, and taskiq's own shutdown path runs (exit code 0).
+        main = asyncio.current_task()
+        if main is not None:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
 
     async def shutdown(self) -> None:
         await super().shutdown()

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
+
+# The scheduler reads new runtime schedules every TASKIQ_SCHEDULE_REFRESH_SECONDS (5 by
+# default): once a second here, so the demo's two-second reminder is not seen late.
+os.environ.setdefault("TASKIQ_SCHEDULE_REFRESH_SECONDS", "1")
 
 from taskiq import AsyncTaskiqTask
 from taskiq.schedule_sources import LabelScheduleSource
@@ -29,6 +34,14 @@ async def main() -> None:
     await email_broker.startup()  # the client side: lets this process schedule and read results
     try:
         with worker_process(run_worker, TASKS), scheduler_process(run_scheduler, TASKS):
+            # A one-off already due is sent as soon as the scheduler is up: wait for that.
+            first = (
+                await remind.kicker()
+                .with_task_id(new_task_id())
+                .schedule_by_time(schedule_source, datetime.now(UTC), text="the scheduler is up")
+            )
+            started = AsyncTaskiqTask(first.task.task_id, email_broker.result_backend)
+            print(f"ran: {(await started.wait_result(timeout=60)).return_value['text']!r}")
             # --8<-- [start:by_time]
             task_id = new_task_id()  # known in advance, so we can wait for its result
             at = datetime.now(UTC) + timedelta(seconds=2)

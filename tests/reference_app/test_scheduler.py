@@ -118,6 +118,7 @@ def test_runtime_schedules_survive_a_scheduler_restart(
         wait_for(lambda: finished_runs(database, "purge_old_reports") >= 2, timeout=30,
                  what="2 runs of the runtime schedule")  # fmt: skip
         scheduler.stop()
+        assert scheduler.proc.returncode == 0, scheduler.log()[-2000:]  # SIGTERM: a clean stop
         scheduler = start_scheduler(broker_env)  # a new process: it reads them again
         before = finished_runs(database, "purge_old_reports")
         wait_for(lambda: finished_runs(database, "purge_old_reports") >= before + 2, timeout=30,

@@ -1,17 +1,6 @@
 """Core: the app's database: engine, sessions, the models' ``Base``."""
 
 from .base import Base
-from .session import (
-    create_engine_from_settings,
-    create_tables,
-    get_request_session,
-    probe_database,
-)
+from .session import create_engine_from_settings, create_tables, get_request_session
 
-__all__ = [
-    "Base",
-    "create_engine_from_settings",
-    "create_tables",
-    "get_request_session",
-    "probe_database",
-]
+__all__ = ["Base", "create_engine_from_settings", "create_tables", "get_request_session"]

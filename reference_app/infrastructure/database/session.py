@@ -6,13 +6,11 @@ Workers do not use this module's sessions: they get one per task from
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import Request
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -70,14 +68,3 @@ async def get_request_session(request: Request) -> AsyncIterator[AsyncSession]:
     Tasks never use it: they get their own from ``taskiq/deps.py``'s ``get_db_session``."""
     async with request.app.state.sessionmaker() as session:
         yield session
-
-
-async def probe_database(sessionmaker, timeout: float = 2.0) -> dict[str, object]:
-    """``SELECT 1`` with its latency, for the readiness endpoint."""
-    started = time.perf_counter()
-    try:
-        async with sessionmaker() as session:
-            await asyncio.wait_for(session.execute(text("SELECT 1")), timeout)
-    except Exception as exc:
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
-    return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
