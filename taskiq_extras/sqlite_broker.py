@@ -35,12 +35,18 @@ from typing import Any, TypeVar
 
 import aiosqlite
 from taskiq import AsyncBroker, BrokerMessage, TaskiqResult
+from taskiq.depends.progress_tracker import TaskProgress
 
 from .database import MAX_ROW_ID
 from .dead_letters import DeadLetter
 from .group_commit import WRITE_INTERVAL, GroupCommit
 from .messages import BrokerFullError, NackableMessage
-from .result_backend import JsonResultBackend, sqlite_results_schema, store_results
+from .result_backend import (
+    JsonResultBackend,
+    sqlite_results_schema,
+    store_progress,
+    store_results,
+)
 from .sqlite_writer import SQLiteWriter
 
 logger = logging.getLogger(__name__)
@@ -69,7 +75,9 @@ CREATE TABLE IF NOT EXISTS taskiq_dead_letters (
     failed_at   REAL    NOT NULL
 );
 """
-SCHEMA += sqlite_results_schema()  # results live in the same file: one table definition
+# Results and progress live in the same file: one table definition each. An older file gains
+# the progress table at the next startup.
+SCHEMA += sqlite_results_schema()
 
 _ReturnType = TypeVar("_ReturnType")
 _OUTBOX_CHUNK = 500  # ids per DELETE: far below SQLite's limit on bound parameters
@@ -313,14 +321,22 @@ class SQLiteBroker(AsyncBroker):
         await self._write(self._write_batch, items)
 
     def _write_batch(self, db: sqlite3.Connection, items: list[tuple[Any, ...]]) -> None:
-        """The results in, the acknowledged messages out: one transaction."""
+        """The results and progress in, the acknowledged messages out: one transaction."""
         results = [item[1:] for item in items if item[0] == "result"]
         if results:
             self._result_writes += 1
             store_results(db, results, self._result_writes)
+        progress = [item[1:] for item in items if item[0] == "progress"]
+        if progress:
+            store_progress(db, progress)
         _delete_messages(db, [item[1] for item in items if item[0] == "ack"])
 
     # --8<-- [end:store_result]
+
+    async def store_progress(self, task_id: str, payload: str, expires_at: float) -> None:
+        """Store a running task's progress with the next group write, in place of its last;
+        return once it is committed (a reader sees it as soon as ``set_progress`` returns)."""
+        await self._outbox.submit(("progress", task_id, payload, expires_at))
 
     def _claim_rows(self, db: sqlite3.Connection) -> list[tuple[Any, ...]]:
         now = time.time()
@@ -449,7 +465,9 @@ class SQLiteResultBackend(JsonResultBackend[_ReturnType]):
 
     Results are written in group commits with the acknowledgements (see ``store_result``):
     ``set_result`` returns once its row is committed, so a reader sees it at once. Results
-    expire after ``ttl_seconds``; expired rows are deleted as workers go.
+    expire after ``ttl_seconds``; expired rows are deleted as workers go. Progress goes the
+    same way, to ``taskiq_progress``: the last one per task, kept (after the result is stored
+    too) until ``ttl_seconds`` after it was set.
     """
 
     def __init__(self, broker: SQLiteBroker, *, ttl_seconds: int = 3600) -> None:
@@ -462,9 +480,19 @@ class SQLiteResultBackend(JsonResultBackend[_ReturnType]):
         payload = result.model_dump_json()
         await self.broker.store_result(task_id, payload, time.time() + self.ttl_seconds)
 
+    async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
+        payload = progress.model_dump_json()  # JSON, as results: never pickle
+        await self.broker.store_progress(task_id, payload, time.time() + self.ttl_seconds)
+
     async def _payload(self, task_id: str) -> str | None:
+        return await self._read("taskiq_results", task_id)
+
+    async def _progress_payload(self, task_id: str) -> str | None:
+        return await self._read("taskiq_progress", task_id)
+
+    async def _read(self, table: str, task_id: str) -> str | None:
         cursor = await self.broker.db.execute(
-            "SELECT payload FROM taskiq_results WHERE task_id = ? AND expires_at >= ?",
+            f"SELECT payload FROM {table} WHERE task_id = ? AND expires_at >= ?",
             (task_id, time.time()),
         )
         row = await cursor.fetchone()

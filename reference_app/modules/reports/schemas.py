@@ -25,6 +25,13 @@ class ReportQueued(BaseModel):
     status_url: str
 
 
+class ReportProgress(BaseModel):
+    """What the running task last reported (taskiq's ``TaskProgress``, as the API shows it)."""
+
+    state: str = Field(description="the task's own word for what it is doing, e.g. STARTED")
+    percent: int | None = Field(None, ge=0, le=100, description="how much is done, if known")
+
+
 class ReportRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -37,3 +44,5 @@ class ReportRead(BaseModel):
     runs: int
     created_at: datetime
     completed_at: datetime | None
+    # Read from the result backend while the report is processing; null otherwise.
+    progress: ReportProgress | None = None

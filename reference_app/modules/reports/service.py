@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import statistics
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -70,16 +71,34 @@ async def count_by_status(db: AsyncSession) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
-async def heavy_processing(report: Report) -> dict[str, Any]:
-    """Summarise the report's values. ``delay_ms`` stands in for real, slow work."""
+# Progress is reported after each slice of the simulated work: at most this many times, and
+# no more often than every PROGRESS_SLICE_MS (each report is a write to the result backend).
+PROGRESS_UPDATES = 20
+PROGRESS_SLICE_MS = 100
+
+
+async def heavy_processing(
+    report: Report, on_progress: Callable[[int], Awaitable[None]] | None = None
+) -> dict[str, Any]:
+    """Summarise the report's values. ``delay_ms`` stands in for real, slow work.
+
+    ``on_progress(percent)`` is awaited as the work advances: 0 at the start, then after each
+    slice of it, up to 100 once the summary is ready.
+    """
+    if on_progress is not None:
+        await on_progress(0)
     if report.delay_ms:
-        await asyncio.sleep(report.delay_ms / 1000)
+        slices = max(1, min(PROGRESS_UPDATES, report.delay_ms // PROGRESS_SLICE_MS))
+        for done in range(1, slices + 1):
+            await asyncio.sleep(report.delay_ms / 1000 / slices)
+            if on_progress is not None and done < slices:
+                await on_progress(100 * done // slices)
     values = list(report.values or [])
     if not values:
         raise ReportDataError("cannot summarise an empty data set: send at least one value")
     if not all(math.isfinite(v) for v in values):
         raise ReportDataError("values must be finite numbers")
-    return {
+    summary = {
         "count": len(values),
         "sum": math.fsum(values),
         "mean": statistics.fmean(values),
@@ -87,3 +106,6 @@ async def heavy_processing(report: Report) -> dict[str, Any]:
         "max": max(values),
         "stdev": statistics.pstdev(values),
     }
+    if on_progress is not None:
+        await on_progress(100)
+    return summary

@@ -1,0 +1,1 @@
+"""Progress from a running task: `ProgressTracker` in the task, `get_progress` from anywhere."""
