@@ -37,10 +37,12 @@ recipe: $(STAMP)
 	DEV_MODE="$${DEV_MODE:-true}" TASKIQ_QUEUE_NAME="$${TASKIQ_QUEUE_NAME:-recipe-$(NAME)}" \
 		$(BIN)/python -m recipes.$(NAME)
 
-## make worker: worker processes only, configured by TASKIQ_* variables. Local development,
-## like `make run` (DEV_MODE=true); on a server run the launcher itself (deploy/).
+## make worker: worker processes only, configured by TASKIQ_* variables; QUEUE=slow: those of
+## the second queue (TASKIQ_SLOW_QUEUE=true). Local development, like `make run`
+## (DEV_MODE=true); on a server run the launcher itself (deploy/).
 worker: $(STAMP)
-	DEV_MODE="$${DEV_MODE:-true}" $(BIN)/python -m reference_app.infrastructure.taskiq.run_worker
+	DEV_MODE="$${DEV_MODE:-true}" $(BIN)/python -m reference_app.infrastructure.taskiq.run_worker \
+		$(if $(QUEUE),--queue $(QUEUE))
 
 ## make scheduler: the scheduler process only (sends labelled and runtime schedules when due).
 ## Local development, like `make worker`; `make run` starts one beside its worker.

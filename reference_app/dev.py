@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     # pages open to this machine's own connections. Set here, for `make run` only.
     os.environ.setdefault("DEV_MODE", "true")
     os.environ.setdefault("REPORTS_MAX_DELAY_MS", "10000")  # the demo's slow reports
+    # Reports on a queue of their own, with a worker of their own: a slow one never holds up
+    # an email (docs: Queues).
+    os.environ.setdefault("TASKIQ_SLOW_QUEUE", "true")
     try:
         from reference_app.infrastructure.taskiq.brokers import check_broker, load_settings
         from reference_app.modules.email.settings import get_email_settings
@@ -128,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     if settings.TASKIQ_ENABLED:
         commands.append([python, "-m", "reference_app.infrastructure.taskiq.run_worker"])
+        if settings.TASKIQ_SLOW_QUEUE:
+            commands.append([python, "-m", "reference_app.infrastructure.taskiq.run_worker",
+                             "--queue", "slow", "--workers", "1"])  # fmt: skip
         commands.append([python, "-m", "reference_app.infrastructure.taskiq.run_scheduler"])
     # The local mail catcher, unless SMTP points elsewhere or something (Mailpit?) listens.
     mail = f"{email.SMTP_HOST}:{email.SMTP_PORT} (not ours: SMTP_HOST is not local)"

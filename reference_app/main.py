@@ -24,17 +24,17 @@ from reference_app.infrastructure.config import get_settings
 from reference_app.infrastructure.database import (
     create_engine_from_settings,
     create_tables,
-    probe_database,
 )
 from reference_app.infrastructure.http import LimitBodySize, validation_error_without_input
 from reference_app.infrastructure.security import require_admin
 from reference_app.infrastructure.taskiq import email_broker
-from reference_app.infrastructure.taskiq.brokers import start_broker
+from reference_app.infrastructure.taskiq.brokers import app_brokers, start_brokers
 from reference_app.infrastructure.taskiq.registry import registered_tasks
 from reference_app.modules.email.accounts import AccountEmails
 from reference_app.modules.email.router import notifications as notifications_router
 from reference_app.modules.email.router import router as mail_router
 from reference_app.modules.maintenance import tasks as maintenance_tasks
+from reference_app.modules.monitoring.probes import probe_database
 from reference_app.modules.monitoring.router import router as monitoring_router
 from reference_app.modules.reports.router import router as reports_router
 from reference_app.modules.schedules.router import router as schedules_router
@@ -56,18 +56,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await create_tables(engine)
     await create_tables(engine, extras_metadata)  # task runs, results (taskiq_extras)
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-    in_worker = email_broker.is_worker_process
+    in_worker = any(broker.is_worker_process for broker in app_brokers())
     reconnecting = None
     if not in_worker:
         # Broker down? One warning line, then background reconnects; routes answer 503.
-        reconnecting = await start_or_keep_trying(lambda: start_broker(email_broker, settings))
+        reconnecting = await start_or_keep_trying(lambda: start_brokers(settings))
+    else:  # a worker of one queue may enqueue on the other: that one's client starts
+        await start_brokers(settings)
     try:
         yield
     finally:
         if reconnecting is not None:
             reconnecting.cancel()
-        if not in_worker and STATE.ready:
-            await email_broker.shutdown()
+        if in_worker or STATE.ready:
+            for broker in (b for b in app_brokers() if not b.is_worker_process):
+                await broker.shutdown()
         await engine.dispose()
 
 

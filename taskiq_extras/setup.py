@@ -28,7 +28,10 @@ def add_extras(broker: AsyncBroker, settings: Any) -> AsyncBroker:
         broker.add_middlewares(
             TaskRunRecorder(
                 settings.DATABASE_URL,
-                broker_name=settings.TASKIQ_BROKER_TYPE if settings.TASKIQ_ENABLED else "inmemory",
+                # the broker and its queue (the app may have two: TASKIQ_SLOW_QUEUE)
+                broker_name=f"{settings.TASKIQ_BROKER_TYPE}:{settings.TASKIQ_QUEUE_NAME}"[:50]
+                if settings.TASKIQ_ENABLED
+                else "inmemory",
                 flush_interval=settings.TASKIQ_RUNS_FLUSH_INTERVAL,
                 max_age_seconds=settings.TASKIQ_RUNS_MAX_AGE_HOURS * 3600,
                 max_rows=settings.TASKIQ_RUNS_MAX_ROWS,

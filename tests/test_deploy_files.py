@@ -28,7 +28,7 @@ COMPOSE = DEPLOY / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 SYSTEMD_UNIT = DEPLOY / "systemd" / "taskiq-worker.service"
 APP_PREFIXES = ("TASKIQ_", "DATABASE_", "SMTP_")
-APP_SERVICES = ("api", "worker", "scheduler")
+APP_SERVICES = ("api", "worker", "worker-slow", "scheduler")
 # Console scripts a command may start with, and the module that provides each.
 SCRIPTS = {"uvicorn": "uvicorn"}
 SUBSTITUTION = re.compile(r"\$\{(\w+)(?::?-([^}]*)|:\?([^}]*))?\}")

@@ -29,7 +29,16 @@ PAGE = ROOT / "docs" / "copy.md"
 VENVS = ROOT / "build" / "copy-venvs"
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc")
 PACKAGE = "shop"
-RECIPES = ["enqueue", "db_in_tasks", "workers", "registry", "configuration", "retries", "progress"]
+RECIPES = [
+    "enqueue",
+    "db_in_tasks",
+    "workers",
+    "registry",
+    "configuration",
+    "retries",
+    "progress",
+    "scheduling",
+]
 # (broker, TASKIQ_EXTRAS): each recipe on each broker, with our extras and with stock brokers.
 SETUPS = [("sqlite", "true"), ("sqlite", "false"), ("redis", "true"), ("redis", "false"),
           ("rabbitmq", "true"), ("rabbitmq", "false")]  # fmt: skip

@@ -47,7 +47,7 @@ async def test_each_kind_of_run_shows_the_right_history(
         done = wait_run(client, ok.task_id, lambda r: r["status"] == "succeeded", "ok")
         assert done["queued_at"] and done["started_at"] and done["finished_at"]
         assert done["duration_ms"] >= 10 and done["starts"] == 1
-        assert done["broker"] == broker_env.broker_type
+        assert done["broker"] == f"{broker_env.broker_type}:{broker_env.queue}"
 
         failed = wait_run(client, bad.task_id, lambda r: r["status"] == "failed", "failure")
         assert failed["error_type"] == "ValueError"
@@ -71,7 +71,8 @@ async def test_each_kind_of_run_shows_the_right_history(
 
         stats = client.get("/tasks/stats").json()
         assert stats["tasks"]["probe.fail"]["failure_rate"] == 1.0
-        assert stats["brokers"][broker_env.broker_type]["counts"]["succeeded"] >= 3
+        on_queue = f"{broker_env.broker_type}:{broker_env.queue}"
+        assert stats["brokers"][on_queue]["counts"]["succeeded"] >= 3
 
 
 def test_runs_recorded_by_the_web_process_and_two_workers_agree(

@@ -53,7 +53,7 @@ async def test_an_allowed_name_that_is_no_task_is_refused(app_with):
         response = await http.post("/schedules", headers={"X-Admin-Token": TOKEN},
                                    json={"task_name": "ghost", "interval_seconds": 5})  # fmt: skip
     assert response.status_code == 422
-    assert "is not a task of this app" in response.text
+    assert "is not a task of the scheduler's broker" in response.text
 
 
 async def test_schedules_need_the_admin_token(app_with):

@@ -112,8 +112,9 @@ class BrokerEnv:
             connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
             async with connection:
                 channel = await connection.channel()
-                for queue in (self.queue, f"{self.queue}.dead_letter", f"{self.queue}.delay"):
-                    await channel.queue_delete(queue)
+                for base in (self.queue, f"{self.queue}.slow"):  # the second queue too
+                    for queue in (base, f"{base}.dead_letter", f"{base}.delay"):
+                        await channel.queue_delete(queue)
                 await channel.exchange_delete(f"{self.queue}.exchange")
 
 

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     TASKIQ_QUEUE_NAME: str = "taskiq"  # stream key, queue name or SQLite queue column
     # true: our hardened pieces (taskiq_extras) on top of stock taskiq; false: stock only
     TASKIQ_EXTRAS: bool = True
+    # true: slow tasks (reports) go to a second queue, <TASKIQ_QUEUE_NAME>.slow, with workers
+    # of its own (make worker QUEUE=slow), so they never hold up an email; every process of
+    # the app (API, workers, scheduler) must agree on it
+    TASKIQ_SLOW_QUEUE: bool = False
 
     # sqlite: the embedded default, one file, no server
     TASKIQ_SQLITE_PATH: Path = Path("./var/taskiq-broker.db")

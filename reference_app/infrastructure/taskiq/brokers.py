@@ -242,4 +242,31 @@ def load_settings() -> Settings:
 # --8<-- [start:email_broker]
 email_broker: AsyncBroker = build_broker(load_settings())
 # --8<-- [end:email_broker]
+# --8<-- [start:slow_broker]
+# "You can create additional brokers if needed": a second broker object, on a queue of its
+# own (<TASKIQ_QUEUE_NAME>.slow), for the tasks that take long. Off: the same object.
+slow_broker: AsyncBroker = email_broker
+if load_settings().TASKIQ_SLOW_QUEUE:
+    slow_queue = f"{load_settings().TASKIQ_QUEUE_NAME}.slow"
+    slow_broker = build_broker(load_settings().model_copy(update={"TASKIQ_QUEUE_NAME": slow_queue}))
+# --8<-- [end:slow_broker]
+BROKERS = {"default": email_broker, "slow": slow_broker}  # what `make worker QUEUE=...` takes
 schedule_source: ScheduleSource = build_schedule_source(load_settings())
+
+
+def app_brokers() -> list[AsyncBroker]:
+    """Each broker object once (one, unless TASKIQ_SLOW_QUEUE is on)."""
+    return list({id(broker): broker for broker in BROKERS.values()}.values())
+
+
+async def start_brokers(settings: Settings) -> None:
+    """Start the client side of the brokers this process does not consume as a worker."""
+    started = []
+    try:
+        for broker in (b for b in app_brokers() if not b.is_worker_process):
+            await start_broker(broker, settings)
+            started.append(broker)
+    except BaseException:
+        for broker in started:  # all or none: a retry starts them all again
+            await broker.shutdown()
+        raise

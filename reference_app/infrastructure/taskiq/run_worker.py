@@ -15,7 +15,8 @@ taskiq reads no environment variable, so this launcher turns our settings into i
 It first checks that the broker answers (one clear line and exit code 2 if not), then replaces
 itself with ``python -m taskiq worker ...`` so signals reach taskiq directly. Flags given on
 the command line come last and win; module names given first are imported by the worker too
-(``run_worker my_project.more_tasks --log-level DEBUG``).
+(``run_worker my_project.more_tasks --log-level DEBUG``); ``--queue slow`` runs the workers of
+the second queue.
 """
 
 from __future__ import annotations
@@ -31,10 +32,15 @@ from pydantic import ValidationError
 from ..config import ConfigurationError, Settings, describe_validation_error, quiet_logs
 
 BROKER = f"{__package__}.worker:email_broker"  # the worker entry beside this file
+# `--queue slow` (make worker QUEUE=slow): the workers of the second queue (TASKIQ_SLOW_QUEUE)
+QUEUES = {"default": BROKER, "slow": f"{__package__}.worker:slow_broker"}
+SCHEDULER = f"{__package__}.scheduler:scheduler"  # the scheduler entry (run_scheduler)
 
 
 # --8<-- [start:worker_argv]
-def worker_argv(settings: Settings, extra: list[str] | None = None) -> list[str]:
+def worker_argv(
+    settings: Settings, extra: list[str] | None = None, queue: str = "default"
+) -> list[str]:
     """The ``taskiq worker`` arguments for ``settings``; ``extra`` may start with modules."""
     extra = list(extra or [])
     modules = []  # extra task modules to import: they must follow the broker
@@ -42,7 +48,7 @@ def worker_argv(settings: Settings, extra: list[str] | None = None) -> list[str]
         modules.append(extra.pop(0))
     argv = [
         "worker",
-        BROKER,
+        QUEUES[queue],
         *modules,
         "--workers", str(settings.TASKIQ_WORKER_PROCESSES),
         "--max-async-tasks", str(settings.TASKIQ_WORKER_CONCURRENCY),
@@ -60,10 +66,10 @@ def worker_argv(settings: Settings, extra: list[str] | None = None) -> list[str]
 # --8<-- [end:worker_argv]
 
 
-def check_imports(extra: list[str]) -> None:
+def check_imports(entry: str, extra: list[str]) -> None:
     """Import what the worker processes will import, so that a missing module is one clear
     line here instead of worker processes dying and restarting in a loop."""
-    modules = [BROKER.partition(":")[0]]
+    modules = [entry.partition(":")[0]]
     for arg in extra:  # the extra task modules come first, before any flag
         if arg.startswith("-"):
             break
@@ -79,8 +85,14 @@ def check_imports(extra: list[str]) -> None:
             ) from None
 
 
-def main(extra: list[str] | None = None) -> None:
-    extra = sys.argv[1:] if extra is None else extra
+def main(extra: list[str] | None = None, scheduler: bool = False) -> None:
+    """Check, then become ``taskiq worker`` (or, for ``run_scheduler``, ``taskiq scheduler``)."""
+    extra, queue = list(sys.argv[1:] if extra is None else extra), "default"
+    if "--queue" in extra:  # --queue slow: the workers of the second queue
+        at = extra.index("--queue")
+        queue = (extra[at + 1 : at + 2] or [""])[0]
+        del extra[at : at + 2]
+    role = "scheduler" if scheduler else "worker"
     try:
         # Imported here so that a bad setting is reported as one line, not a traceback.
         from .brokers import check_broker, load_settings
@@ -89,20 +101,24 @@ def main(extra: list[str] | None = None) -> None:
         if not settings.TASKIQ_ENABLED:
             raise ConfigurationError(
                 "TASKIQ_ENABLED=false runs tasks inside the web process: there is nothing for "
-                "a worker to consume. Set TASKIQ_ENABLED=true to use worker processes."
+                f"a {role} to do. Set TASKIQ_ENABLED=true to use worker processes."
             )
+        if queue not in QUEUES or (queue == "slow" and not settings.TASKIQ_SLOW_QUEUE):
+            need = "slow needs TASKIQ_SLOW_QUEUE=true (API, workers, scheduler)"
+            raise ConfigurationError(f"--queue {queue!r}: the queues are {list(QUEUES)}; {need}")
         with quiet_logs():  # client libraries log their own retries; we say it once
             asyncio.run(check_broker(settings))
-        check_imports(extra)
+        check_imports(SCHEDULER if scheduler else QUEUES[queue], extra)
     except ConfigurationError as exc:
-        print(f"worker: {exc}", file=sys.stderr, flush=True)
+        print(f"{role}: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
-    argv = worker_argv(settings, extra)
-    print(
-        f"worker: {settings.broker_location()}, queue {settings.TASKIQ_QUEUE_NAME!r}: "
-        f"python -m taskiq {shlex.join(argv)}",
-        flush=True,
-    )
+    argv = worker_argv(settings, extra, queue)
+    if scheduler:  # TASKIQ_SCHEDULE_REFRESH_SECONDS: how soon a new runtime schedule is seen
+        refresh = str(settings.TASKIQ_SCHEDULE_REFRESH_SECONDS)
+        argv = ["scheduler", SCHEDULER, *extra, "--update-interval", refresh]
+    name = settings.TASKIQ_QUEUE_NAME + (".slow" if queue == "slow" else "")
+    print(f"{role}: {settings.broker_location()}, queue {name!r}: "
+          f"python -m taskiq {shlex.join(argv)}", flush=True)  # fmt: skip
     os.execv(sys.executable, [sys.executable, "-m", "taskiq", *argv])
 
 

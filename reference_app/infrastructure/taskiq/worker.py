@@ -11,7 +11,7 @@ from __future__ import annotations
 import taskiq_fastapi
 from taskiq import TaskiqEvents
 
-from .brokers import email_broker, load_settings
+from .brokers import app_brokers, email_broker, load_settings, slow_broker
 from .deps import dispose_task_engine
 
 # isort: split
@@ -26,15 +26,17 @@ check_settings()  # every feature's settings too: a bad value stops the worker w
 
 TASK_MODULES = [email_tasks, report_tasks, maintenance_tasks]
 # Run the app's lifespan inside each worker, so tasks can use what it sets up.
-taskiq_fastapi.init(email_broker, "reference_app.main:create_app")
+for broker in app_brokers():  # email_broker, and slow_broker if it is another
+    taskiq_fastapi.init(broker, "reference_app.main:create_app")
 # --8<-- [end:app]
 
 # --8<-- [start:worker]
-email_broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, dispose_task_engine)
-if load_settings().TASKIQ_EXTRAS:  # extras: SIGTERM heard at once, Request without rebuilds
-    from taskiq_extras.worker_hooks import add_worker_hooks
+for broker in app_brokers():
+    broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, dispose_task_engine)
+    if load_settings().TASKIQ_EXTRAS:  # extras: SIGTERM heard at once, Request without rebuilds
+        from taskiq_extras.worker_hooks import add_worker_hooks
 
-    add_worker_hooks(email_broker)
+        add_worker_hooks(broker)
 # --8<-- [end:worker]
 
-__all__ = ["TASK_MODULES", "email_broker"]
+__all__ = ["TASK_MODULES", "email_broker", "slow_broker"]

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import Context, TaskiqDepends
 from taskiq.depends.progress_tracker import ProgressTracker, TaskState
 
-from reference_app.infrastructure.taskiq import email_broker, register_task
+from reference_app.infrastructure.taskiq import register_task
+from reference_app.infrastructure.taskiq.brokers import slow_broker
 from reference_app.infrastructure.taskiq.deps import get_db_session
 from reference_app.modules.reports import service
 from reference_app.modules.reports.models import ReportStatus, utcnow
@@ -28,7 +29,8 @@ class ReportNotFoundError(LookupError):
 
 
 # --8<-- [start:process_report]
-@email_broker.task(task_name="process_report")
+# On the second queue (TASKIQ_SLOW_QUEUE=true): a long report never holds up an email.
+@slow_broker.task(task_name="process_report")
 async def process_report_task(
     report_id: int,
     user_id: int | None = None,
@@ -77,7 +79,7 @@ async def process_report_task(
 
 
 # Register for monitoring
-register_task("process_report", "email_broker", process_report_task)
+register_task("process_report", "slow_broker", process_report_task)
 # --8<-- [end:process_report]
 
 

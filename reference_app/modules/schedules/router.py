@@ -38,7 +38,7 @@ def check_call(body: ScheduleIn) -> None:
         raise _refuse(f"task {body.task_name!r} cannot be scheduled; allowed: {allowed}")
     task = email_broker.find_task(body.task_name)
     if task is None:
-        raise _refuse(f"task {body.task_name!r} is not a task of this app")
+        raise _refuse(f"task {body.task_name!r} is not a task of the scheduler's broker")
     signature = inspect.signature(task.original_func)
     # Parameters with TaskiqDepends(...) are filled in by the worker, never by the caller.
     params = [p for p in signature.parameters.values() if not isinstance(p.default, DEPENDENCY)]
