@@ -69,7 +69,7 @@ async def send_through_the_routes(store: MailStore) -> None:
                     state = await wait_until_done(client, response.json()["status_url"])
                     print(f"task …{state['task_id'][-8:]}: {state['sent']} sent, "
                           f"{state['failed']} failed")  # fmt: skip
-    received = sorted(store.list(), key=lambda m: m.id)
+    received = sorted(store.list(), key=lambda m: m.rcpt_to)  # the tasks run concurrently
     print(f"the SMTP server received {len(received)} emails:")
     for mail in received:
         parts = " + ".join(f"text/{name}" for name in ("plain", "html") if mail.part(name))
