@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint format docs docs-build worker scheduler recipe notebooks clean bench bench-quick
+.PHONY: run test install lint format docs docs-build worker scheduler migrate recipe notebooks clean bench bench-quick
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -44,6 +44,11 @@ worker: $(STAMP)
 	DEV_MODE="$${DEV_MODE:-true}" $(BIN)/python -m reference_app.infrastructure.taskiq.run_worker \
 		$(if $(QUEUE),--queue $(QUEUE))
 
+## make migrate: upgrade the database of DATABASE_URL to the latest schema (Alembic). `make run`
+## does it itself for its SQLite file; a PostgreSQL database needs it before the app starts.
+migrate: $(STAMP)
+	$(BIN)/python -m reference_app.migrate
+
 ## make scheduler: the scheduler process only (sends labelled and runtime schedules when due).
 ## Local development, like `make worker`; `make run` starts one beside its worker.
 scheduler: $(STAMP)
@@ -78,6 +83,11 @@ bench: $(BENCH_STAMP)
 ## make bench-quick: the same with small N and one run each (< 1 min); results in build/.
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick --out build/bench-quick.json
+
+## make bench-pool: NullPool against a pool per worker process, on PostgreSQL at 127.0.0.1.
+.PHONY: bench-pool
+bench-pool: $(BENCH_STAMP)
+	$(BIN)/python -m bench.pool
 
 ## make bench-soak: 50 POST /reports per second on each broker, recycling off and on (~11 min).
 .PHONY: bench-soak

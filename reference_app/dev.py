@@ -103,12 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TASKIQ_SLOW_QUEUE", "true")
     try:
         from reference_app.infrastructure.taskiq.brokers import check_broker, load_settings
+        from reference_app.migrate import prepare_database
         from reference_app.modules.email.settings import get_email_settings
         from reference_app.settings import check_settings, get_app_settings
 
         check_settings()
         settings = load_settings()
         email, app = get_email_settings(), get_app_settings()
+        # The schema first: a SQLite file is upgraded here (no step of yours); a database
+        # server that is behind gets one line saying to run `make migrate`.
+        asyncio.run(prepare_database(settings.DATABASE_URL))
         if settings.TASKIQ_ENABLED:
             with quiet_logs():
                 asyncio.run(check_broker(settings))

@@ -21,15 +21,13 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from reference_app.infrastructure.config import get_settings
-from reference_app.infrastructure.database import (
-    create_engine_from_settings,
-    create_tables,
-)
+from reference_app.infrastructure.database import create_engine_from_settings
 from reference_app.infrastructure.http import LimitBodySize, validation_error_without_input
 from reference_app.infrastructure.security import require_admin
 from reference_app.infrastructure.taskiq import email_broker
 from reference_app.infrastructure.taskiq.brokers import app_brokers, start_brokers
 from reference_app.infrastructure.taskiq.registry import registered_tasks
+from reference_app.migrate import prepare_database
 from reference_app.modules.email.accounts import AccountEmails
 from reference_app.modules.email.router import notifications as notifications_router
 from reference_app.modules.email.router import router as mail_router
@@ -40,7 +38,6 @@ from reference_app.modules.reports.router import router as reports_router
 from reference_app.modules.schedules.router import router as schedules_router
 from reference_app.modules.users.router import router as users_router
 from reference_app.settings import check_settings, get_app_settings
-from taskiq_extras.database import metadata as extras_metadata
 from taskiq_extras.health import STATE, probe, start_or_keep_trying
 
 logger = logging.getLogger(__name__)
@@ -52,9 +49,10 @@ SCHEDULABLE = [maintenance_tasks]
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    # The schema, by Alembic: a SQLite file is upgraded here; a server database that is behind
+    # stops the app with one line that says to run `make migrate` (reference_app/migrate.py).
+    await prepare_database(settings.DATABASE_URL)
     engine = create_engine_from_settings(settings.DATABASE_URL)
-    await create_tables(engine)
-    await create_tables(engine, extras_metadata)  # task runs, results (taskiq_extras)
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     in_worker = any(broker.is_worker_process for broker in app_brokers())
     reconnecting = None

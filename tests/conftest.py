@@ -8,6 +8,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.support.brokers import BROKER_TYPES, IN_CI, BrokerEnv, cleanup, make_broker_env
+from tests.support.postgres import (  # noqa: F401 (fixtures)
+    new_database,
+    postgres_template,
+    postgres_url,
+)
 from tests.support.processes import ApiServer, SchedulerProcess, WorkerProcess
 
 # The app refuses the repository's default SECRET_KEY unless DEV_MODE is set: the tests run

@@ -28,7 +28,7 @@ COMPOSE = DEPLOY / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 SYSTEMD_UNIT = DEPLOY / "systemd" / "taskiq-worker.service"
 APP_PREFIXES = ("TASKIQ_", "DATABASE_", "SMTP_")
-APP_SERVICES = ("api", "worker", "worker-slow", "scheduler")
+APP_SERVICES = ("api", "worker", "worker-slow", "scheduler")  # and migrate, run once
 # Console scripts a command may start with, and the module that provides each.
 SCRIPTS = {"uvicorn": "uvicorn"}
 SUBSTITUTION = re.compile(r"\$\{(\w+)(?::?-([^}]*)|:\?([^}]*))?\}")
@@ -109,9 +109,13 @@ def test_the_compose_settings_are_valid_and_point_at_its_services(name):
     smtp_host = EmailSettings(_env_file=None, **env).SMTP_HOST
     for host in (settings.TASKIQ_REDIS_HOST, settings.TASKIQ_RABBITMQ_HOST, smtp_host):
         assert host in services, f"{host!r} is not a service of the compose file"
-    assert settings.DATABASE_URL.startswith("sqlite+aiosqlite:////app/var/")
-    mounts = [volume.split(":")[1] for volume in services[name]["volumes"]]
-    assert "/app/var" in mounts  # the API and the workers share the database file
+    assert settings.DATABASE_URL.startswith("postgresql+asyncpg://cookbook:${POSTGRES_PASSWORD")
+    assert settings.DATABASE_URL.endswith("@postgres:5432/cookbook") and "postgres" in services
+    # Nothing starts before the schema is migrated, by the app's own migration command.
+    assert services[name]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert services["migrate"]["command"] == ["python", "-m", "reference_app.migrate"]
 
 
 def test_the_compose_commands_name_importable_modules():

@@ -25,9 +25,8 @@ def result(error: BaseException | None = None) -> TaskiqResult:
                         error=error)  # fmt: skip
 
 
-async def recorder(tmp_path, **kwargs) -> TaskRunRecorder:
-    r = TaskRunRecorder(f"sqlite+aiosqlite:///{tmp_path / 'runs.db'}", broker_name="sqlite",
-                        flush_interval=3600, **kwargs)  # fmt: skip
+async def recorder(url: str, **kwargs) -> TaskRunRecorder:
+    r = TaskRunRecorder(url, broker_name="sqlite", flush_interval=3600, **kwargs)
     await r.startup()
     return r
 
@@ -37,9 +36,10 @@ async def rows(r: TaskRunRecorder):
         return {row.task_id: row for row in await connection.execute(select(task_runs))}
 
 
-async def test_a_late_queued_event_does_not_undo_a_finished_run(tmp_path):
-    worker = await recorder(tmp_path)
-    web = await recorder(tmp_path)
+async def test_a_late_queued_event_does_not_undo_a_finished_run(new_database):
+    url = new_database()  # on SQLite and on PostgreSQL: the upserts differ
+    worker = await recorder(url)
+    web = await recorder(url)
     try:
         worker.pre_execute(message("t1"))
         worker.post_execute(message("t1"), result())
@@ -56,7 +56,7 @@ async def test_a_late_queued_event_does_not_undo_a_finished_run(tmp_path):
 
 
 async def test_events_wait_in_memory_until_a_flush(tmp_path):
-    r = await recorder(tmp_path)
+    r = await recorder(f"sqlite+aiosqlite:///{tmp_path / 'runs.db'}")
     try:
         for n in range(100):
             r.post_send(message(f"t{n}"))
@@ -67,8 +67,8 @@ async def test_events_wait_in_memory_until_a_flush(tmp_path):
         await r.shutdown()
 
 
-async def test_storage_stays_bounded_by_count_and_age(tmp_path):
-    r = await recorder(tmp_path, max_rows=150, max_age_seconds=3600)
+async def test_storage_stays_bounded_by_count_and_age(new_database):
+    r = await recorder(new_database(), max_rows=150, max_age_seconds=3600)
     try:
         for n in range(1000):
             r.post_send(message(f"t{n}"))
@@ -90,7 +90,7 @@ async def test_storage_stays_bounded_by_count_and_age(tmp_path):
 @pytest.mark.parametrize("through", ["SQLiteWriter", "SQLAlchemy"])
 async def test_a_failed_write_keeps_the_events_for_the_next_flush(tmp_path, through):
     """A SQLite file's flushes go through SQLiteWriter, PostgreSQL's through SQLAlchemy."""
-    r = await recorder(tmp_path)
+    r = await recorder(f"sqlite+aiosqlite:///{tmp_path / 'runs.db'}")
     try:
         if through == "SQLAlchemy":
             r._sqlite = None
@@ -113,11 +113,13 @@ async def test_a_failed_write_keeps_the_events_for_the_next_flush(tmp_path, thro
         await r.shutdown()
 
 
-async def test_events_of_one_task_in_one_flush_become_one_row_as_if_written_one_by_one(tmp_path):
+async def test_events_of_one_task_in_one_flush_become_one_row_as_if_written_one_by_one(
+    new_database,
+):
     """A flush writes one row per task (merged in Python); the table must end exactly as if
     each event had been upserted on its own, whatever the events and their order."""
     rng = random.Random(8)
-    merged, one_by_one = await recorder(tmp_path / "a"), await recorder(tmp_path / "b")
+    merged, one_by_one = await recorder(new_database()), await recorder(new_database())
     try:
         for n in range(60):
             task = message(f"t{n}", timeout=5, retry_on_error=True, max_retries=3)

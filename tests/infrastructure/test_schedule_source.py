@@ -21,8 +21,8 @@ def every(seconds: int, name: str = "t") -> ScheduledTask:
     return ScheduledTask(task_name=name, labels={}, args=[], kwargs={"n": 1}, interval=seconds)
 
 
-async def test_schedules_are_kept_listed_deleted_and_kept_apart_per_queue(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+async def test_schedules_are_kept_listed_deleted_and_kept_apart_per_queue(new_database):
+    url = new_database()
     app, other = DatabaseScheduleSource(url, "app"), DatabaseScheduleSource(url, "recipe")
     first, second = every(1), every(5)
     await app.add_schedule(first)
@@ -54,8 +54,8 @@ async def test_a_one_off_is_deleted_once_sent_and_a_bad_row_does_not_hide_the_re
     await source.shutdown()
 
 
-async def test_of_two_schedulers_claiming_one_tick_exactly_one_wins(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+async def test_of_two_schedulers_claiming_one_tick_exactly_one_wins(new_database):
+    url = new_database()
     broker = InMemoryBroker()
     schedulers = [OneRunPerTickScheduler(broker, [], url) for _ in range(2)]
     for _ in range(20):  # 20 ticks, both racing for each one

@@ -42,6 +42,14 @@ def test_the_recipe_runs_as_a_reader_runs_it(broker_env):
     assert notes(broker_env) == [(1, "tasks get their own database session", "counted", 6)]
 
 
+@pytest.mark.parametrize("broker_env", ["redis"], indirect=True)
+def test_the_recipe_runs_on_postgresql(broker_env, postgres_url):
+    """Workers on other machines share a database server: the same recipe on PostgreSQL."""
+    output = run_recipe("db_in_tasks", broker_env, DATABASE_URL=postgres_url)
+    assert "refused: task 'db_in_tasks.count_words': argument 'note_id'" in output
+    assert "the worker's task engine uses NullPool" in output
+
+
 async def test_a_task_that_returns_commits_and_one_that_raises_rolls_back(broker_env, start_worker):
     first, second = await add_notes(broker_env, "one two three", "four five")
     start_worker(broker_env, extra=[TASKS])

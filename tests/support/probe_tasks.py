@@ -13,6 +13,7 @@ import time
 
 from fastapi import Request
 from pydantic import BaseModel, Field
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import TaskiqDepends
 
@@ -111,3 +112,9 @@ class Invoice(BaseModel):
 async def total_invoice(invoice: Invoice) -> float:
     """A pydantic model as a parameter: the worker validates what arrives before the run."""
     return sum(invoice.lines)
+
+
+@email_broker.task(task_name="probe.database_backend")
+async def database_backend(db: AsyncSession = TaskiqDepends(get_db_session)) -> int:
+    """The server process that served this task's connection (PostgreSQL's pg_backend_pid)."""
+    return (await db.execute(text("SELECT pg_backend_pid()"))).scalar_one()

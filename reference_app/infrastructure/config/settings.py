@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     # --- the app's own database (the web process and the tasks share it) ---
-    DATABASE_URL: str = "sqlite+aiosqlite:///./var/app.db"
+    DATABASE_URL: str = "sqlite+aiosqlite:///./var/app.db"  # or postgresql+asyncpg://...
+    # connections a worker process keeps for its tasks: 0 = NullPool (one per task, closed
+    # after it); N = a pool of N per process. Mind: processes x N <= the server's limit
+    DATABASE_TASK_POOL_SIZE: int = Field(0, ge=0, le=100)
 
     # --- which broker carries the tasks ---
     TASKIQ_ENABLED: bool = True  # false: tasks run inside the web process (tests, tiny apps)

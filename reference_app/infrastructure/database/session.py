@@ -25,13 +25,16 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine_from_settings(url: str, *, null_pool: bool = False) -> AsyncEngine:
-    """An async engine for ``url``. SQLite files get WAL and a busy timeout so that the
-    web process and several worker processes can write to one file."""
+def create_engine_from_settings(url: str, *, pool_size: int | None = None) -> AsyncEngine:
+    """An async engine for ``url``: ``pool_size`` 0 is ``NullPool`` (a connection per session,
+    closed after it), N a pool of at most N, None SQLAlchemy's default. SQLite files get WAL
+    and a busy timeout so that the web process and several worker processes can write."""
     _prepare_sqlite_file(url)
     kwargs: dict[str, object] = {}
-    if null_pool:
+    if pool_size == 0:
         kwargs["poolclass"] = NullPool
+    elif pool_size is not None:
+        kwargs |= {"pool_size": pool_size, "max_overflow": 0, "pool_pre_ping": True}
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 

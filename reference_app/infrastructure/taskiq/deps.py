@@ -2,9 +2,11 @@
 
 Tasks run in worker processes, apart from the web server, so they open their own database
 connections. ``get_db_session`` gives each task a fresh ``AsyncSession``: committed when the
-task returns, rolled back when it raises. The engine uses ``NullPool``: a connection is opened
-for the task and closed after it, so nothing pooled outlives a task, leaks across a worker's
-fork, or goes stale between tasks that run minutes apart.
+task returns, rolled back when it raises. By default (``DATABASE_TASK_POOL_SIZE=0``) the engine
+uses ``NullPool``: a connection is opened for the task and closed after it, so nothing pooled
+outlives a task, leaks across a worker's fork, or goes stale between tasks that run minutes
+apart. A pool of N per worker process saves the connect on each task, at the price of N
+connections held by every process (docs: Database access in tasks).
 """
 
 from __future__ import annotations
@@ -20,13 +22,20 @@ _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 
+# --8<-- [start:task_sessionmaker]
 def task_sessionmaker() -> async_sessionmaker[AsyncSession]:
     """The session factory of this worker process, created on first use."""
     global _engine, _sessionmaker
     if _sessionmaker is None:
-        _engine = create_engine_from_settings(get_settings().DATABASE_URL, null_pool=True)
+        settings = get_settings()
+        _engine = create_engine_from_settings(
+            settings.DATABASE_URL, pool_size=settings.DATABASE_TASK_POOL_SIZE
+        )
         _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
     return _sessionmaker
+
+
+# --8<-- [end:task_sessionmaker]
 
 
 # --8<-- [start:get_db_session]
