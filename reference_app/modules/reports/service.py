@@ -6,6 +6,7 @@ import asyncio
 import math
 import statistics
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -55,7 +56,12 @@ async def claim(db: AsyncSession, report: Report, task_id: str) -> bool:
     claimed = await db.execute(
         update(Report)
         .where(Report.id == report.id, Report.runs == report.runs, mine)
-        .values(status=ReportStatus.PROCESSING, runs=report.runs + 1, task_id=task_id)
+        .values(
+            status=ReportStatus.PROCESSING,
+            runs=report.runs + 1,
+            task_id=task_id,
+            started_at=utcnow(),
+        )
     )
     return claimed.rowcount == 1
 
@@ -64,6 +70,60 @@ async def mark_failed(db: AsyncSession, report_id: int, reason: str) -> None:
     await update_fields(
         db, report_id, {"status": ReportStatus.FAILED, "error": reason, "completed_at": utcnow()}
     )
+
+
+# --8<-- [start:sweep]
+async def sweep(
+    db: AsyncSession, *, requeue_after: float, stuck_after: float, max_requeues: int,
+    new_task_id: Callable[[], str],
+) -> tuple[list[tuple[int, str]], list[int]]:  # fmt: skip
+    """Reports that waited too long: queued (their message lost?) or processing (their worker
+    gone after the broker gave up on it?). Each is set back to queued under a new task id, to
+    be enqueued again, or, past ``max_requeues``, marked failed with the reason. Returns the
+    (report id, task id) pairs to enqueue and the ids marked failed. Safe beside a run that
+    is merely slow: a run must claim the report (``claim``), and only one claim wins."""
+    now = utcnow()
+    late = (
+        (Report.status == ReportStatus.QUEUED)
+        & (Report.created_at < now - timedelta(seconds=requeue_after))
+        & (
+            (Report.started_at.is_(None))
+            | (Report.started_at < now - timedelta(seconds=requeue_after))
+        )
+    ) | (
+        (Report.status == ReportStatus.PROCESSING)
+        & (Report.started_at < now - timedelta(seconds=stuck_after))
+    )
+    again, failed = [], []
+    for report in (await db.execute(select(Report).where(late))).scalars():
+        if report.requeues >= max_requeues:
+            reason = (f"{report.status} for too long, {report.requeues} times: no worker "
+                      "finished it (are the workers of its queue running?)")  # fmt: skip
+            await mark_failed(db, report.id, reason)
+            failed.append(report.id)
+            continue
+        task_id = new_task_id()
+        done = await db.execute(
+            update(Report)
+            .where(
+                Report.id == report.id,
+                Report.status == report.status,
+                Report.requeues == report.requeues,
+            )
+            .values(
+                status=ReportStatus.QUEUED,
+                task_id=task_id,
+                requeues=report.requeues + 1,
+                started_at=now,
+            )  # started_at: the time it was queued again
+        )
+        if done.rowcount == 1:  # else a run claimed or finished it meanwhile: leave it
+            again.append((report.id, task_id))
+    await db.commit()
+    return again, failed
+
+
+# --8<-- [end:sweep]
 
 
 async def count_by_status(db: AsyncSession) -> dict[str, int]:

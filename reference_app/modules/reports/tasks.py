@@ -8,6 +8,7 @@ import logging
 import os
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import Context, TaskiqDepends
 from taskiq.depends.progress_tracker import ProgressTracker, TaskState
@@ -29,8 +30,19 @@ class ReportNotFoundError(LookupError):
 
 
 # --8<-- [start:process_report]
+# Lost connections to the database (or the broker) are retried with backoff (TASKIQ_RETRY_*:
+# waits of 1, 2, 4, ... s, at most 60 each, about 4 minutes in all); other errors fail the
+# report at once, with the reason. Past that, the sweep (maintenance) takes over.
+TRANSIENT = (OSError, TimeoutError, OperationalError, InterfaceError)
+
+
 # On the second queue (TASKIQ_SLOW_QUEUE=true): a long report never holds up an email.
-@slow_broker.task(task_name="process_report")
+@slow_broker.task(
+    task_name="process_report",
+    retry_on_error=True,
+    max_retries=10,  # tries in all
+    types_of_exceptions=TRANSIENT,
+)
 async def process_report_task(
     report_id: int,
     user_id: int | None = None,
