@@ -28,7 +28,17 @@ DEFINE_TASKS = ROOT / "docs" / "recipes" / "define_tasks.md"
 
 def reader_env(**settings: str) -> dict[str, str]:
     """A fresh shell's environment: none of the app's settings, not even DEV_MODE."""
-    drop = ("TASKIQ_", "DATABASE_", "SMTP_", "REPORTS_", "DEV_MODE", "VIRTUAL_ENV")
+    drop = (
+        "TASKIQ_",
+        "DATABASE_",
+        "SMTP_",
+        "REPORTS_",
+        "DEV_MODE",
+        "VIRTUAL_ENV",
+        "MAKELEVEL",
+        "MAKEFLAGS",
+        "MFLAGS",
+    )  # and no `make` of ours around: a fresh shell
     return {**{k: v for k, v in os.environ.items() if not k.startswith(drop)}, **settings}
 
 

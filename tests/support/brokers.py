@@ -89,6 +89,9 @@ class BrokerEnv:
             key: value
             for key, value in os.environ.items()
             if not key.startswith(("TASKIQ_", "DATABASE_", "SMTP_"))
+            # `make test` runs us: a `make` a test runs must not think it is nested in it
+            # (it would print "Entering directory" lines a reader never sees)
+            and key not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
         }
         base["PYTHONUNBUFFERED"] = "1"
         return {**base, **self.settings_env(**overrides)}

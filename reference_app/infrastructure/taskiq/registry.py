@@ -31,8 +31,19 @@ class RegisteredTask:
             "broker": self.broker_name,
             "module": self.module,
             "function": self.qualname,
-            "labels": dict(self.labels),
+            "labels": {name: _plain(value) for name, value in self.labels.items()},
         }
+
+
+def _plain(value: Any) -> Any:
+    """A label as JSON can show it: classes (``types_of_exceptions``) by their names."""
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
 
 _REGISTRY: dict[tuple[str, str], RegisteredTask] = {}

@@ -19,9 +19,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # A database the app made before it had migrations may have the columns already (it made
+    # its tables from the models of its day): add only what is missing.
+    have = {column["name"] for column in sa.inspect(op.get_bind()).get_columns("reports")}
+    new = [sa.Column("requeues", sa.Integer(), nullable=False, server_default="0"),
+           sa.Column("started_at", UTCDateTime(timezone=True), nullable=True)]  # fmt: skip
     with op.batch_alter_table("reports") as batch:  # SQLite: a copy of the table, in batch
-        batch.add_column(sa.Column("requeues", sa.Integer(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("started_at", UTCDateTime(timezone=True), nullable=True))
+        for column in new:
+            if column.name not in have:
+                batch.add_column(column)
 
 
 def downgrade() -> None:
