@@ -89,6 +89,11 @@ bench-quick: $(BENCH_STAMP)
 bench-pool: $(BENCH_STAMP)
 	$(BIN)/python -m bench.pool
 
+## make bench-db: the report round trip (POST to complete) on SQLite and on PostgreSQL.
+.PHONY: bench-db
+bench-db: $(BENCH_STAMP)
+	$(BIN)/python -m bench.report_roundtrip
+
 ## make bench-soak: 50 POST /reports per second on each broker, recycling off and on (~11 min).
 .PHONY: bench-soak
 bench-soak: $(BENCH_STAMP)

@@ -146,6 +146,20 @@ class Workers:
         self.log.close()
 
 
+def wait_until_serving(base_url: str, processes: Workers, log: Path) -> None:
+    """Until the app answers ``/health/ready`` (60 s at most; a process that died says why)."""
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                return
+        if time.monotonic() > deadline or not processes.alive():
+            raise RuntimeError(f"the app did not start:\n{log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.2)
+
+
 def run_json(command: list[str], env: dict[str, str], timeout: float) -> dict:
     out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=timeout)
     if out.returncode != 0:

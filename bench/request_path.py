@@ -7,15 +7,13 @@ the two routes in turn. No worker runs, so only the enqueue itself is measured.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import statistics
-import time
 import uuid
 from pathlib import Path
 
-from bench.common import PY, Case, Workers, case_env, cleanup, run_json
+from bench.common import PY, Case, Workers, case_env, cleanup, run_json, wait_until_serving
 
 
 def request_path(broker: str, count: int, work: Path, concurrency: int = 4) -> dict:
@@ -32,17 +30,7 @@ def request_path(broker: str, count: int, work: Path, concurrency: int = 4) -> d
                        "--port", str(port), "--log-level", "warning", "--no-access-log"]],
                      env, tmp / "server.log")  # fmt: skip
     try:
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline or not server.alive():
-                log = (tmp / "server.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"the bench app did not start:\n{log}")
-            time.sleep(0.2)
+        wait_until_serving(base_url, server, tmp / "server.log")
         out = {}
         # Alternate the two routes, twice, so that drift on a shared machine hits both.
         for path in ("/bench/reports-row-only", "/reports") * 2:
