@@ -89,6 +89,13 @@ bench-quick: $(BENCH_STAMP)
 bench-pool: $(BENCH_STAMP)
 	$(BIN)/python -m bench.pool
 
+## make bench-faults: the fault tests on every broker, then their table for the docs
+## (docs/includes/faults.md: fault x broker, time to recover, what was lost).
+.PHONY: bench-faults
+bench-faults: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests/faults tests/reference_app/test_faults.py
+	$(BIN)/python -m bench.faults_table
+
 ## make bench-db: the report round trip (POST to complete) on SQLite and on PostgreSQL.
 .PHONY: bench-db
 bench-db: $(BENCH_STAMP)

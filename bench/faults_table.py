@@ -1,6 +1,6 @@
 """Render the fault suite's measurements (build/faults/*.json) as the docs' table.
 
-make test            # the fault tests write build/faults/<broker>.json
+make bench-faults    # runs the fault tests (they write build/faults/<broker>.json), then
 python -m bench.faults_table   # writes docs/includes/faults.md
 """
 
@@ -23,6 +23,12 @@ SCENARIOS = {
     "sigterm_process_group": ("SIGTERM to the whole process group (Ctrl-C)", "exit_seconds"),
     "broker_outage": ("Redis stopped while serving, started again",
                       "seconds_to_finish_backlog"),
+    "broker_restart": ("RabbitMQ node stopped and started again mid-run (quorum queue)",
+                       "seconds_to_finish_backlog"),
+    "database_cut": ("The workers' PostgreSQL link cut for 20 s mid-report (3 reports)",
+                     "seconds_after_restore"),
+    "sigstop_worker": ("Worker SIGSTOPped mid-report (3 s lease, 2 s heartbeat, 4 s of work)",
+                       "seconds_to_complete"),
 }  # fmt: skip
 
 
@@ -40,7 +46,9 @@ def render() -> str:
             seconds = row.get(time_key)
             what = {"exit_seconds": "to exit", "seconds_to_finish_after_restart": "to finish",
                     "seconds_to_finish_backlog": "to finish the backlog",
-                    "seconds_to_finish": "for the whole run"}[time_key]  # fmt: skip
+                    "seconds_to_finish": "for the whole run",
+                    "seconds_after_restore": "to finish after the link returned",
+                    "seconds_to_complete": "to finish after the freeze"}[time_key]  # fmt: skip
             lines.append(
                 f"| `{path.stem}` | {label} | {row['tasks']} | {row['lost']} | "
                 f"{row.get('rerun_after_redelivery', 0)} | {seconds} s {what} | "

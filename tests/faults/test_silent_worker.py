@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.support.fault_records import record
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -32,7 +33,10 @@ def test_a_frozen_worker_s_report_is_finished_by_another(
             start_worker(broker_env, **fast)
             done = wait_for(lambda: (r := client.get(url).json())["status"] == "complete" and r,
                             timeout=90, what="another worker to finish it")  # fmt: skip
-            record_property("seconds_to_complete", round(time.monotonic() - silenced, 1))
+            seconds = round(time.monotonic() - silenced, 1)
+            record_property("seconds_to_complete", seconds)
         finally:
             frozen.signal_group(signal.SIGCONT)
     assert done["runs"] >= 2  # started again by the second worker
+    record(broker_env.broker_type, "sigstop_worker", {"tasks": 1, "lost": 0,
+           "rerun_after_redelivery": 1, "seconds_to_complete": seconds})  # fmt: skip
