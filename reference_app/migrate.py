@@ -102,11 +102,8 @@ def where(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-async def prepare_database(url: str) -> None:
-    """At start: upgrade a SQLite file; refuse a server database that is behind."""
-    if make_url(url).get_backend_name() == "sqlite":
-        await asyncio.to_thread(upgrade, url)
-        return
+async def check_current(url: str) -> None:
+    """ConfigurationError, in one line saying what to run, if ``url`` is behind the code."""
     revision, _ = await current_revision(url)
     if revision != head():
         raise ConfigurationError(
@@ -115,11 +112,19 @@ async def prepare_database(url: str) -> None:
         )
 
 
+async def prepare_database(url: str) -> None:
+    """At start: upgrade a SQLite file; refuse a server database that is behind."""
+    if make_url(url).get_backend_name() == "sqlite":
+        await asyncio.to_thread(upgrade, url)
+    else:
+        await check_current(url)
+
+
 def main(argv: list[str]) -> int:
     url = get_settings().DATABASE_URL
     if argv[:1] == ["check"]:
         try:
-            asyncio.run(prepare_database(url) if not url.startswith("sqlite") else _check(url))
+            asyncio.run(check_current(url))
         except ConfigurationError as exc:
             print(f"migrate: {exc}", file=sys.stderr)
             return 1
@@ -134,12 +139,6 @@ def main(argv: list[str]) -> int:
     upgrade(url)
     print(f"migrate: {where(url)} is at {head()}, the latest revision")
     return 0
-
-
-async def _check(url: str) -> None:
-    revision, _ = await current_revision(url)
-    if revision != head():
-        raise ConfigurationError(f"{where(url)} is at {revision or 'none'}, not {head()}")
 
 
 if __name__ == "__main__":

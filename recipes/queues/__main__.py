@@ -13,6 +13,7 @@ os.environ.setdefault("TASKIQ_SLOW_QUEUE", "true")
 from recipes.queues.tasks import build_export, send_receipt
 from reference_app.infrastructure.taskiq import email_broker, run_worker
 from reference_app.infrastructure.taskiq.brokers import (
+    app_brokers,
     load_settings,
     slow_broker,
     start_brokers,
@@ -50,7 +51,7 @@ async def main() -> None:
             ran_first = all(sent["sent_at"] < done["finished_at"] for done in finished)
             print(f"receipt sent while both exports still ran: {ran_first}")
     finally:
-        for broker in {id(b): b for b in (email_broker, slow_broker)}.values():
+        for broker in app_brokers():  # each broker object once
             await broker.shutdown()
 
 

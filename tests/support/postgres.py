@@ -73,15 +73,25 @@ def postgres_template() -> Iterator[str]:
         admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def clone(template: str) -> str:
+    """The URL of a new database copied from ``template``; ``drop`` it after."""
+    name = f"cookbook_{uuid.uuid4().hex[:12]}"
+    admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return url_of(name)
+
+
+def drop(url: str) -> None:
+    admin(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
+
+
 @pytest.fixture
 def postgres_url(postgres_template) -> Iterator[str]:
     """A fresh, migrated database of this test's own."""
-    name = f"cookbook_{uuid.uuid4().hex[:12]}"
-    admin(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    url = clone(postgres_template)
     try:
-        yield url_of(name)
+        yield url
     finally:
-        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -99,13 +109,11 @@ def new_database(request, tmp_path) -> Iterator[Callable[[], str]]:
             url = f"sqlite+aiosqlite:///{tmp_path / f'db{len(made)}' / 'app.db'}"
             in_a_thread(lambda: upgrade(url))
         else:
-            name = f"cookbook_{uuid.uuid4().hex[:12]}"
-            admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-            url = url_of(name)
+            url = clone(template)
         made.append(url)
         return url
 
     yield make
     for url in made:
         if url.startswith("postgresql"):
-            admin(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
+            drop(url)
